@@ -1,0 +1,1 @@
+"""partner-bot: the Discord application and the processes around it."""

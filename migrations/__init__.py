@@ -1,0 +1,1 @@
+"""Alembic migrations for partner-bot's schema (see storage/models.py)."""

@@ -1,0 +1,1 @@
+"""The ML library: empathy classifier and PARTNER rewriter. No Discord, no SQL."""

@@ -1,0 +1,82 @@
+"""The `partner-bot` entry point as people and CI call it: a real subprocess each time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# The contract's commands that exist so far (DESIGN.md section 6); later issues extend this list.
+EXISTING_COMMANDS = ["setup", "db"]
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        ["partner-bot", *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+    )
+
+
+def test_help_lists_the_commands_and_is_quick() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in EXISTING_COMMANDS:
+        assert command in result.stdout
+    db_help = run_cli("db", "--help")
+    for sub in ("upgrade", "downgrade", "current"):
+        assert sub in db_help.stdout
+
+
+def test_db_upgrade_downgrade_upgrade_and_current(empty_database_url: str) -> None:
+    env = {"PARTNER_DATABASE_URL": empty_database_url}
+    current = run_cli("db", "current", env=env)
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.startswith("base (behind")
+
+    up = run_cli("db", "upgrade", env=env)
+    assert up.returncode == 0, up.stderr
+    assert "upgraded base -> 0001" in up.stderr
+    assert run_cli("db", "current", env=env).stdout.startswith("0001 (up to date)")
+
+    down = run_cli("db", "downgrade", "base", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "-> base" in down.stderr
+    assert run_cli("db", "current", env=env).stdout.startswith("base")
+
+    again = run_cli("db", "upgrade", env=env)
+    assert again.returncode == 0, again.stderr
+    assert run_cli("db", "current", env=env).stdout.startswith("0001 (up to date)")
+
+
+def test_a_bad_setting_fails_with_a_message_not_a_traceback() -> None:
+    result = run_cli("db", "current", env={"PARTNER_DATABASE_URL": "mysql://nope"})
+    assert result.returncode == 2
+    assert "PARTNER_DATABASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql://someone:hunter2@127.0.0.1:1/nowhere"
+    result = run_cli("setup", env={"PARTNER_DATABASE_URL": url})
+    assert result.returncode == 2
+    assert "127.0.0.1:1/nowhere" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_token_never_reaches_the_output(empty_database_url: str) -> None:
+    env = {"PARTNER_DATABASE_URL": empty_database_url, "PARTNER_DISCORD_TOKEN": "tok-very-secret"}
+    result = run_cli("-v", "db", "upgrade", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "tok-very-secret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [["db", "downgrade"], ["db", "current"]])
+def test_db_commands_work_on_a_new_sqlite_file(tmp_path: Path, args: list[str]) -> None:
+    result = run_cli(*args, env={"PARTNER_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"})
+    assert result.returncode == 0, result.stderr
