@@ -55,8 +55,13 @@ class ModelSettings(BaseModel):
     # Explicit folders override the cache, e.g. a larger local causal LM on a GPU machine.
     encoder_path: Path | None = None
     lm_path: Path | None = None
+    # Trained artefacts; None means the ones shipped in partner_model/weights/.
+    classifier_path: Path | None = None
+    judge_path: Path | None = None
+    # int8 dynamic quantisation of the classifier for CPU inference.
+    quantize_classifier: bool = False
 
-    @field_validator("cache_dir", "encoder_path", "lm_path")
+    @field_validator("cache_dir", "encoder_path", "lm_path", "classifier_path", "judge_path")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser() if value is not None else None
@@ -68,6 +73,18 @@ class ModelSettings(BaseModel):
     @property
     def lm_dir(self) -> Path:
         return self.lm_path or self.cache_dir / "SmolLM2-135M-Instruct"
+
+    @property
+    def classifier_dir(self) -> Path:
+        from partner_model.weights import SHIPPED_CLASSIFIER
+
+        return self.classifier_path or SHIPPED_CLASSIFIER
+
+    @property
+    def judge_dir(self) -> Path:
+        from partner_model.weights import SHIPPED_JUDGE
+
+        return self.judge_path or SHIPPED_JUDGE
 
 
 class GuildDefaults(BaseModel):

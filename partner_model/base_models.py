@@ -56,6 +56,18 @@ def set_offline() -> None:
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
+def quiet_transformers() -> None:
+    """Keep load reports and deprecation chatter of transformers off the user's terminal."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def _missing(folder: Path, names: tuple[str, ...]) -> list[str]:
     return [name for name in names if not (folder / name).is_file() or (folder / name).stat().st_size == 0]
 

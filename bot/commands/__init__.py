@@ -1,0 +1,1 @@
+"""The `partner-bot` subcommands, one module per group; heavy imports stay inside each command."""

@@ -1,0 +1,110 @@
+"""`partner-bot train ...`: model training with progress bars."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.commands.common import err, fail, settings
+
+# Without a terminal (nohup, CI) the bar cannot redraw, so a line is logged this often instead.
+LOG_EVERY_STEPS = 25
+
+train_app = typer.Typer(help="Train the models (with progress bars).", no_args_is_help=True)
+
+
+@train_app.command("classifier")
+def train_classifier(
+    train: Annotated[
+        Path, typer.Option("--train", help="EPITOME-format CSV to train on.", exists=True, dir_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder for the adapter, heads and model card.")],
+    dev: Annotated[
+        Path | None,
+        typer.Option("--dev", help="CSV for early stopping (and the card's figures).", exists=True),
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="without --dev: share of train's seeker posts held out.")
+    ] = 0.1,
+    report: Annotated[
+        Path | None, typer.Option(help="CSV whose figures go in the model card (default: --dev).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed.")] = 13,
+    head_layout: Annotated[
+        str, typer.Option(help="'pooled' (CLS + response + seeker means) or 'cls'.")
+    ] = "pooled",
+    epochs: Annotated[int, typer.Option(help="upper bound on epochs; early stopping may end sooner.")] = 8,
+    max_steps: Annotated[int | None, typer.Option(help="cap on optimiser steps (smoke runs).")] = None,
+    lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+) -> None:
+    """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
+    import shlex
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
+    from partner_model.empathy.data import DataFormatError
+    from partner_model.empathy.model import ClassifierConfig
+    from partner_model.empathy.train import TrainConfig
+    from partner_model.empathy.training_run import run_training
+
+    config = settings()
+    try:
+        encoder = encoder_path(config.models.encoder_dir)
+    except BaseModelError as exc:
+        fail(str(exc))
+    quiet_transformers()
+    if head_layout not in ("pooled", "cls"):
+        fail("--head-layout must be 'pooled' or 'cls'")
+    model_config = ClassifierConfig(seed=seed, head_layout=head_layout, lora_r=lora_r, lora_alpha=2 * lora_r)
+    train_config = TrainConfig(epochs=epochs, max_steps=max_steps)
+    command = "partner-bot " + shlex.join(sys.argv[1:])
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("epoch 1", total=None, status="")
+
+        def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
+            progress.update(
+                task, description=f"epoch {epoch}", completed=step, total=steps, status=f"loss {loss:.3f}"
+            )
+            if not err.is_terminal and step % LOG_EVERY_STEPS == 0:
+                err.print(f"epoch {epoch} step {step}/{steps} loss {loss:.3f}", highlight=False)
+
+        def on_epoch(epoch: int, figures: dict) -> None:
+            line = "  ".join(
+                f"{m} acc {figures[m]['accuracy']:.3f} F1 {figures[m]['macro_f1']:.3f}"
+                for m in ("ER", "IP", "EX")
+            )
+            progress.console.print(f"epoch {epoch}: {line}", highlight=False)
+
+        try:
+            result = run_training(
+                encoder,
+                train,
+                out,
+                command,
+                model_config,
+                train_config,
+                dev_csv=dev,
+                holdout_fraction=holdout,
+                report_csv=report,
+                on_step=on_step,
+                on_epoch=on_epoch,
+            )
+        except DataFormatError as exc:
+            fail(str(exc))
+    if result["report"]:
+        rep = result["report"]
+        for mech in ("ER", "IP", "EX"):
+            fig = rep[mech]
+            err.print(f"{rep['name']} {mech}: accuracy {fig['accuracy']:.3f}, macro-F1 {fig['macro_f1']:.3f}")
+        err.print(f"rationale F1 {rep['rationale_f1']:.3f}; model card: {out / 'MODEL_CARD.md'}")

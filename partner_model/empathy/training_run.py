@@ -1,0 +1,80 @@
+"""One classifier training run end to end: data, training, saving, report evaluation, model card."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from partner_model.empathy.card import file_digest, write_card
+from partner_model.empathy.data import EpitomeExample, read_epitome_csv
+from partner_model.empathy.evaluate import figures, score_examples
+from partner_model.empathy.inference import EmpathyScorer
+from partner_model.empathy.model import ClassifierConfig, save
+from partner_model.empathy.train import EpochCallback, StepCallback, TrainConfig, train
+
+
+def split_by_seeker(examples: list[EpitomeExample], fraction: float, seed: int) -> tuple[list, list]:
+    """Hold out whole seeker posts, so no seeker post is on both sides (as the shipped splits do)."""
+    seekers = sorted({e.seeker_id or e.seeker for e in examples})
+    random.Random(seed).shuffle(seekers)
+    held = set(seekers[: max(1, int(len(seekers) * fraction))])
+    keep = [e for e in examples if (e.seeker_id or e.seeker) not in held]
+    out = [e for e in examples if (e.seeker_id or e.seeker) in held]
+    return keep, out
+
+
+def run_training(
+    encoder_dir: Path,
+    train_csv: Path,
+    out_dir: Path,
+    command: str,
+    model_config: ClassifierConfig,
+    train_config: TrainConfig,
+    dev_csv: Path | None = None,
+    holdout_fraction: float = 0.1,
+    report_csv: Path | None = None,
+    title: str = "EPITOME empathy classifier",
+    on_step: StepCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+    on_report: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Train, save the adapter and heads to out_dir, evaluate on the report set, write the card."""
+    train_examples = read_epitome_csv(train_csv)
+    data: dict[str, Any] = {
+        "train": f"{train_csv.name} ({len(train_examples)} rows, sha256 {file_digest(train_csv)})"
+    }
+    if dev_csv is not None:
+        selection = read_epitome_csv(dev_csv)
+        data["early stopping"] = f"{dev_csv.name} ({len(selection)} rows)"
+    else:
+        train_examples, selection = split_by_seeker(train_examples, holdout_fraction, model_config.seed)
+        data["early stopping"] = (
+            f"{len(selection)} rows of {train_csv.name} held out by seeker post (seed {model_config.seed}); "
+            f"trained on the other {len(train_examples)}"
+        )
+    model, info = train(encoder_dir, model_config, train_config, train_examples, selection, on_step, on_epoch)
+    save(model, out_dir)
+
+    report_path = report_csv or dev_csv
+    report: dict[str, Any] = {}
+    if report_path is not None:
+        report_examples = read_epitome_csv(report_path)
+        scorer = EmpathyScorer.load(out_dir, encoder_dir)
+        report = figures(report_examples, score_examples(scorer, report_examples, on_report))
+        report["name"] = report_path.name
+        data["report"] = (
+            f"{report_path.name} ({len(report_examples)} rows, sha256 {file_digest(report_path)})"
+        )
+    training = {
+        "best_epoch": info["best"].get("epoch"),
+        "epochs_run": len(info["history"]),
+        "history": info["history"],
+        "train_config": info["train_config"],
+        "model_config": asdict(model_config),
+    }
+    if report:
+        write_card(out_dir, title, command, data, report, training)
+    return {"report": report, "training": training}

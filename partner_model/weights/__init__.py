@@ -1,0 +1,10 @@
+"""Trained artefacts shipped with the project (adapters and heads, each with its model card)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WEIGHTS_DIR = Path(__file__).resolve().parent
+SHIPPED_CLASSIFIER = WEIGHTS_DIR / "classifier"
+# The judge is trained apart (another seed and head layout, train.csv only) and used only to evaluate.
+SHIPPED_JUDGE = WEIGHTS_DIR / "judge"

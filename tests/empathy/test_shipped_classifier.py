@@ -1,0 +1,141 @@
+"""The shipped classifier: loads offline, orders obvious cases right, survives hostile input,
+and its commands print what the contract says."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.settings import load_settings
+from partner_model.empathy.inference import EmpathyScorer, EmptyTextError
+
+pytestmark = pytest.mark.slow
+
+SEEKER = "I lost my job today and I feel like a complete failure. I don't know what to do anymore."
+
+
+@pytest.fixture(scope="module")
+def scorer(real_encoder_dir: Path) -> EmpathyScorer:
+    models = load_settings().models
+    return EmpathyScorer.load(models.classifier_dir, real_encoder_dir)
+
+
+def test_it_loads_offline(scorer: EmpathyScorer) -> None:
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert scorer.version.startswith("classifier-")
+
+
+def test_naming_the_feeling_scores_higher_emotional_reaction_than_ok(scorer: EmpathyScorer) -> None:
+    warm, flat = scorer.score(
+        [
+            (SEEKER, "I'm so sorry, that must feel awful and I really feel for you."),
+            (SEEKER, "ok"),
+        ]
+    )
+    assert warm.levels["ER"] > flat.levels["ER"]
+    assert warm.probabilities["ER"][0] < flat.probabilities["ER"][0]
+
+
+def test_asking_about_their_experience_scores_higher_exploration(scorer: EmpathyScorer) -> None:
+    asking, telling = scorer.score(
+        [
+            (SEEKER, "What happened at work? How are you feeling about it right now?"),
+            (SEEKER, "Jobs come and go. Update your resume and apply to new ones."),
+        ]
+    )
+    assert asking.levels["EX"] > telling.levels["EX"]
+    assert asking.rationales["EX"], "an exploration should come with the words that carry it"
+
+
+def test_relating_to_the_experience_scores_higher_interpretation(scorer: EmpathyScorer) -> None:
+    relating, flat = scorer.score(
+        [
+            (
+                SEEKER,
+                "I understand how you feel, I went through the same thing last year and it took me a while.",
+            ),
+            (SEEKER, "Get a new job."),
+        ]
+    )
+    assert relating.levels["IP"] > flat.levels["IP"]
+
+
+@pytest.mark.parametrize("response", ["", "   \n\t  "])
+def test_empty_responses_are_a_clear_error(scorer: EmpathyScorer, response: str) -> None:
+    with pytest.raises(EmptyTextError, match="empty"):
+        scorer.score([(SEEKER, response)])
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        "You are not alone. " * 1053,  # 20,000 characters
+        "😢😢😢🙏🙏❤️❤️❤️",
+        "Lo siento mucho, eso suena muy difícil. ¿Qué pasó?",
+        "```python\nprint('hello')\n```",
+        "I'm\x00 so\x1b[31m sorry\u200b\u202e for your loss",
+        "a",
+    ],
+    ids=["20k-chars", "emoji", "spanish", "code-block", "control-chars", "one-letter"],
+)
+def test_hostile_input_gets_a_result(scorer: EmpathyScorer, response: str) -> None:
+    (result,) = scorer.score([(SEEKER, response)])
+    assert 0 <= result.total <= 6
+    for spans in result.rationales.values():
+        for start, end in spans:
+            assert 0 <= start < end <= len(response)
+    if len(response) > 10_000:
+        assert result.truncated
+
+
+def test_an_empty_seeker_post_is_allowed(scorer: EmpathyScorer) -> None:
+    (result,) = scorer.score([("", "That sounds hard.")])
+    assert 0 <= result.total <= 6
+
+
+def test_batched_scores_match_single_scores(scorer: EmpathyScorer) -> None:
+    pairs = [(SEEKER, "That sounds hard."), (SEEKER, "What happened?"), ("hi", "ok " * 50)]
+    batched = scorer.score(pairs)
+    singles = [scorer.score([pair])[0] for pair in pairs]
+    assert [b.levels for b in batched] == [s.levels for s in singles]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
+    return subprocess.run(
+        ["partner-bot", *args], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+def test_evaluate_classifier_prints_the_contract_json(dev_csv: Path, tmp_path: Path) -> None:
+    subset = tmp_path / "subset.csv"
+    with dev_csv.open(newline="") as src, subset.open("w", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        for _, row in zip(range(40), reader, strict=False):
+            writer.writerow(row)
+    result = _cli("evaluate", "classifier", "--data", str(subset), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    for mech in ("ER", "IP", "EX"):
+        assert 0.0 <= data[mech]["accuracy"] <= 1.0
+        assert 0.0 <= data[mech]["macro_f1"] <= 1.0
+    assert 0.0 <= data["rationale_f1"] <= 1.0
+    assert data["n"] == 40
+
+
+def test_score_command_reads_like_a_report_and_as_json() -> None:
+    human = _cli("score", SEEKER, "I'm so sorry. What happened?")
+    assert human.returncode == 0, human.stderr
+    assert "total empathy" in human.stdout and "emotional reactions" in human.stdout
+    machine = _cli("score", SEEKER, "I'm so sorry. What happened?", "--json")
+    data = json.loads(machine.stdout)
+    assert data["total"] == sum(data["levels"].values())
+    empty = _cli("score", SEEKER, "   ")
+    assert empty.returncode == 2 and "empty" in empty.stderr and "Traceback" not in empty.stderr
