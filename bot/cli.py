@@ -13,6 +13,7 @@ import typer
 from bot.commands.bench import bench
 from bot.commands.common import state
 from bot.commands.db import db_app
+from bot.commands.rewrite import rewrite
 from bot.commands.score import evaluate_app, score
 from bot.commands.setup import setup
 from bot.commands.train import train_app
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command()(setup)
 app.command()(score)
+app.command()(rewrite)
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
 app.command()(bench)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from partner_model.rewriter.rewards import RewardWeights
 
 ENV_PREFIX = "PARTNER_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -87,6 +90,39 @@ class ModelSettings(BaseModel):
         return self.judge_path or SHIPPED_JUDGE
 
 
+class RewriterSettings(BaseModel):
+    """PARTNER's reward weights, sampling and filtering; training, ranking and evaluation share them."""
+
+    model_config = {"extra": "forbid"}
+
+    # None: the adapter shipped in partner_model/weights/rewriter.
+    adapter_path: Path | None = None
+    reward_empathy: float = 1.0
+    reward_fluency: float = 1.0
+    reward_coherence: float = 0.5
+    reward_mutual_information: float = 0.5
+    mi_lambda: float = Field(0.5, ge=0.0, le=1.0)
+    suggestions: int = Field(3, ge=1, le=5)
+    max_sentence_chars: int = Field(300, ge=20, le=2000)
+
+    @property
+    def adapter_dir(self) -> Path:
+        from partner_model.weights import SHIPPED_REWRITER
+
+        return self.adapter_path or SHIPPED_REWRITER
+
+    def reward_weights(self) -> RewardWeights:
+        from partner_model.rewriter.rewards import RewardWeights
+
+        return RewardWeights(
+            empathy=self.reward_empathy,
+            fluency=self.reward_fluency,
+            coherence=self.reward_coherence,
+            mutual_information=self.reward_mutual_information,
+            mi_lambda=self.mi_lambda,
+        )
+
+
 class GuildDefaults(BaseModel):
     """Values a new guild starts with; moderators change them per guild with /empathy setup."""
 
@@ -108,9 +144,7 @@ class GuildDefaults(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"expected an IANA time zone such as 'UTC' or 'Europe/Berlin', got {value!r}"
-            ) from exc
+            raise ValueError(f"expected an IANA time zone such as 'UTC' or 'Europe/Berlin', got {value!r}") from exc
         return value
 
 
@@ -128,6 +162,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("~/.local/share/partner-bot")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     models: ModelSettings = ModelSettings()
+    rewriter: RewriterSettings = RewriterSettings()
     guild_defaults: GuildDefaults = GuildDefaults()
 
     @field_validator("data_dir")

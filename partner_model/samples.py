@@ -18,8 +18,7 @@ SAMPLE_EXCHANGES: list[tuple[str, str]] = [
         "Just go outside, fresh air helps.",
     ),
     (
-        "My mum keeps telling me I'm a disappointment. I'm 24 and still live at home because rent is "
-        "impossible.",
+        "My mum keeps telling me I'm a disappointment. I'm 24 and still live at home because rent is impossible.",
         "Rent is crazy everywhere right now. You should look for a flatshare.",
     ),
     (
@@ -36,8 +35,7 @@ SAMPLE_EXCHANGES: list[tuple[str, str]] = [
         "feeling of having wasted everything. How are you doing today?",
     ),
     (
-        "I can't stop comparing myself to my brother. He has the job, the house, the family, and I have "
-        "nothing.",
+        "I can't stop comparing myself to my brother. He has the job, the house, the family, and I have nothing.",
         "Comparison is the thief of joy.",
     ),
     (
@@ -54,8 +52,7 @@ SAMPLE_EXCHANGES: list[tuple[str, str]] = [
         "Lots of people fail a few times. Book another one.",
     ),
     (
-        "My grandmother has dementia and today she didn't recognise me. I had to leave so she wouldn't see "
-        "me cry.",
+        "My grandmother has dementia and today she didn't recognise me. I had to leave so she wouldn't see me cry.",
         "ok",
     ),
     (

@@ -54,7 +54,5 @@ def render_item(kind: str, obj: Any, autogen_context: Any) -> str | bool:
 def differences_from_models(engine: Engine) -> list[Any]:
     """What autogenerate would change: empty when the migrated schema matches the models."""
     with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_item": render_item}
-        )
+        context = MigrationContext.configure(connection, opts={"compare_type": True, "render_item": render_item})
         return list(compare_metadata(context, Base.metadata))

@@ -174,9 +174,7 @@ class ScoredReply(Base):
     """One response to a seeker post: its scores, the decision taken, and texts until purge time."""
 
     __tablename__ = "scored_replies"
-    __table_args__ = (
-        Index("ix_scored_replies_guild_channel_created", "guild_id", "channel_id", "created_at"),
-    )
+    __table_args__ = (Index("ix_scored_replies_guild_channel_created", "guild_id", "channel_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guild_id: Mapped[Snowflake] = mapped_column(index=True)
@@ -271,9 +269,7 @@ class Delivery(Base):
     __tablename__ = "deliveries"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scored_reply_id: Mapped[int] = mapped_column(
-        ForeignKey("scored_replies.id", ondelete="CASCADE"), unique=True
-    )
+    scored_reply_id: Mapped[int] = mapped_column(ForeignKey("scored_replies.id", ondelete="CASCADE"), unique=True)
     recipient_id: Mapped[Snowflake] = mapped_column(index=True)
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(SmallInteger)
@@ -292,12 +288,8 @@ class Feedback(Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scored_reply_id: Mapped[int] = mapped_column(
-        ForeignKey("scored_replies.id", ondelete="CASCADE"), index=True
-    )
-    suggestion_id: Mapped[int | None] = mapped_column(
-        ForeignKey("suggestions.id", ondelete="SET NULL"), nullable=True
-    )
+    scored_reply_id: Mapped[int] = mapped_column(ForeignKey("scored_replies.id", ondelete="CASCADE"), index=True)
+    suggestion_id: Mapped[int | None] = mapped_column(ForeignKey("suggestions.id", ondelete="SET NULL"), nullable=True)
     guild_id: Mapped[Snowflake] = mapped_column(index=True)
     user_id: Mapped[Snowflake] = mapped_column(index=True)
     action: Mapped[str] = mapped_column(String(16))

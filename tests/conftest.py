@@ -1,8 +1,11 @@
-"""Shared fixtures: a database per backend (SQLite file and a throwaway PostgreSQL database)."""
+"""Shared fixtures: a database per backend (SQLite file and a throwaway PostgreSQL database), and
+models: the real base models from the setup cache, and tiny random-weight models with the real
+tokenizers for fast plumbing tests."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +15,12 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from bot.settings import load_settings
+from partner_model.base_models import encoder_path, lm_path, quiet_transformers
 from storage import migrate
 from storage.engine import make_engine
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "epitome"
 
 # The local server every session and CI have (trust auth); override for another server.
 POSTGRES_ADMIN_URL = os.environ.get("PARTNER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -60,9 +67,7 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def migrated_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+def migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated database per backend for the whole run."""
     from bot.settings import normalise_database_url
 
@@ -92,3 +97,66 @@ def db(migrated_engine: Engine) -> Iterator[Session]:
         finally:
             session.close()
             transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+def real_encoder_dir() -> Path:
+    quiet_transformers()
+    return encoder_path(load_settings().models.encoder_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(real_encoder_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MiniLM's real tokenizer on a 2-layer, 32-wide random BERT: seconds to train, same code paths."""
+    from transformers import BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-encoder")
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
+    )
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (real_encoder_dir / name).is_file():
+            shutil.copy(real_encoder_dir / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def dev_csv() -> Path:
+    path = DATA_DIR / "dev.csv"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: the EPITOME data lives in ../shared/data/epitome beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_lm_dir() -> Path:
+    quiet_transformers()
+    return lm_path(load_settings().models.lm_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_dir(real_lm_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """SmolLM2's architecture and tokenizer at 2 layers and width 64, random weights."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-lm")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        tie_word_embeddings=True,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=2,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "special_tokens_map.json"):
+        if (real_lm_dir / name).is_file():
+            shutil.copy(real_lm_dir / name, folder / name)
+    return folder

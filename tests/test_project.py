@@ -14,11 +14,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     readme = (ROOT / "README.md").read_text()
     first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", readme, re.S)
     assert first_block is not None
-    commands = [
-        line.strip()
-        for line in first_block.group(1).splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
+    commands = [line.strip() for line in first_block.group(1).splitlines() if line.strip() and not line.startswith("#")]
     assert len(commands) == 2
     assert commands[1] == ci_command
 
@@ -26,7 +22,5 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_ruff_finds_nothing() -> None:
     lint = subprocess.run(["ruff", "check", str(ROOT)], capture_output=True, text=True, check=False)
     assert lint.returncode == 0, lint.stdout
-    fmt = subprocess.run(
-        ["ruff", "format", "--check", str(ROOT)], capture_output=True, text=True, check=False
-    )
+    fmt = subprocess.run(["ruff", "format", "--check", str(ROOT)], capture_output=True, text=True, check=False)
     assert fmt.returncode == 0, fmt.stdout

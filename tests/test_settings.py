@@ -56,9 +56,7 @@ def test_a_bad_database_url_names_the_key_and_the_expected_form(tmp_path: Path) 
     assert "postgresql://" in message and "sqlite:///" in message
 
 
-def test_a_bad_nested_value_names_its_environment_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_bad_nested_value_names_its_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTNER_GUILD_DEFAULTS__LOW_EMPATHY_THRESHOLD", "9")
     with pytest.raises(SettingsError, match="PARTNER_GUILD_DEFAULTS__LOW_EMPATHY_THRESHOLD"):
         load_settings(_config(tmp_path, ""), secrets_dir=tmp_path / "none")

@@ -18,9 +18,7 @@ from bot.commands.score import load_scorer
 
 
 def bench(
-    as_json: Annotated[
-        bool, typer.Option("--json", help="print one JSON object on stdout, nothing else.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object on stdout, nothing else.")] = False,
     data: Annotated[
         Path | None,
         typer.Option(

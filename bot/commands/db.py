@@ -24,9 +24,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 @db_app.command("downgrade")
 def db_downgrade(
-    revision: Annotated[
-        str, typer.Argument(help="target revision: 'base' drops every table, -1 one step")
-    ] = "-1",
+    revision: Annotated[str, typer.Argument(help="target revision: 'base' drops every table, -1 one step")] = "-1",
 ) -> None:
     """Revert migrations down to REVISION (default: one step back). Data in dropped tables is lost."""
     from storage import migrate

@@ -82,9 +82,7 @@ def score(
         style = MECHANISM_STYLE[mech]
         out.print(f"[{style}]{mech}[/] {MECHANISM_NAMES[mech]:<20} {level} {LEVEL_WORDS[level]:<7} p={probs}")
     out.print(f"total empathy {result.total} / 6")
-    out.print(
-        "rationale words: " + (_highlighted(response, result) if any(result.rationales.values()) else "none")
-    )
+    out.print("rationale words: " + (_highlighted(response, result) if any(result.rationales.values()) else "none"))
     if result.truncated:
         out.print("[dim]the response was longer than the classifier reads; its end was not judged[/]")
 

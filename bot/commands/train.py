@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from bot.commands.common import err, fail, settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from bot.settings import Settings
+    from partner_model.rewriter.policy import RewriterPolicy
 
 # Without a terminal (nohup, CI) the bar cannot redraw, so a line is logged this often instead.
 LOG_EVERY_STEPS = 25
@@ -26,16 +32,12 @@ def train_classifier(
         Path | None,
         typer.Option("--dev", help="CSV for early stopping (and the card's figures).", exists=True),
     ] = None,
-    holdout: Annotated[
-        float, typer.Option(help="without --dev: share of train's seeker posts held out.")
-    ] = 0.1,
+    holdout: Annotated[float, typer.Option(help="without --dev: share of train's seeker posts held out.")] = 0.1,
     report: Annotated[
         Path | None, typer.Option(help="CSV whose figures go in the model card (default: --dev).")
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed.")] = 13,
-    head_layout: Annotated[
-        str, typer.Option(help="'pooled' (CLS + response + seeker means) or 'cls'.")
-    ] = "pooled",
+    head_layout: Annotated[str, typer.Option(help="'pooled' (CLS + response + seeker means) or 'cls'.")] = "pooled",
     epochs: Annotated[int, typer.Option(help="upper bound on epochs; early stopping may end sooner.")] = 8,
     max_steps: Annotated[int | None, typer.Option(help="cap on optimiser steps (smoke runs).")] = None,
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
@@ -73,16 +75,13 @@ def train_classifier(
         task = progress.add_task("epoch 1", total=None, status="")
 
         def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
-            progress.update(
-                task, description=f"epoch {epoch}", completed=step, total=steps, status=f"loss {loss:.3f}"
-            )
+            progress.update(task, description=f"epoch {epoch}", completed=step, total=steps, status=f"loss {loss:.3f}")
             if not err.is_terminal and step % LOG_EVERY_STEPS == 0:
                 err.print(f"epoch {epoch} step {step}/{steps} loss {loss:.3f}", highlight=False)
 
         def on_epoch(epoch: int, figures: dict) -> None:
             line = "  ".join(
-                f"{m} acc {figures[m]['accuracy']:.3f} F1 {figures[m]['macro_f1']:.3f}"
-                for m in ("ER", "IP", "EX")
+                f"{m} acc {figures[m]['accuracy']:.3f} F1 {figures[m]['macro_f1']:.3f}" for m in ("ER", "IP", "EX")
             )
             progress.console.print(f"epoch {epoch}: {line}", highlight=False)
 
@@ -108,3 +107,111 @@ def train_classifier(
             fig = rep[mech]
             err.print(f"{rep['name']} {mech}: accuracy {fig['accuracy']:.3f}, macro-F1 {fig['macro_f1']:.3f}")
         err.print(f"rationale F1 {rep['rationale_f1']:.3f}; model card: {out / 'MODEL_CARD.md'}")
+
+
+@train_app.command("rewriter")
+def train_rewriter(
+    stage: Annotated[str, typer.Option("--stage", help="'warmstart' (supervised) or 'rl' (from a warm start).")],
+    train: Annotated[
+        Path, typer.Option("--train", help="EPITOME-format CSV to train on.", exists=True, dir_okay=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="folder for the adapter, head and model card.")],
+    init: Annotated[
+        Path | None, typer.Option("--init", help="with --stage rl: the warm-start folder to start from.")
+    ] = None,
+    examples: Annotated[int, typer.Option(help="warm start: examples sampled from the built set.")] = 1200,
+    steps: Annotated[
+        int, typer.Option(help="rl: policy-gradient steps (resumes from --out if it has a checkpoint).")
+    ] = 150,
+    max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
+    seed: Annotated[int, typer.Option(help="random seed.")] = 7,
+) -> None:
+    """Train the PARTNER rewriter: supervised warm start, then RL on the full reward."""
+    import shlex
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
+    from partner_model.empathy.data import DataFormatError
+    from partner_model.rewriter.policy import PolicyConfig
+    from partner_model.rewriter.training_run import run_warmstart
+    from partner_model.rewriter.warmstart import WarmStartConfig
+
+    config = settings()
+    if stage not in ("warmstart", "rl"):
+        fail("--stage must be 'warmstart' or 'rl'")
+    try:
+        lm = lm_path(config.models.lm_dir)
+    except BaseModelError as exc:
+        fail(str(exc))
+    quiet_transformers()
+    command = "partner-bot " + shlex.join(sys.argv[1:])
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    )
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task(stage, total=None, status="")
+        try:
+            if stage == "warmstart":
+
+                def on_ws_step(epoch: int, step: int, total: int, loss: float) -> None:
+                    progress.update(task, completed=step, total=total, status=f"loss {loss:.3f}")
+                    if not err.is_terminal and step % LOG_EVERY_STEPS == 0:
+                        err.print(f"warm start step {step}/{total} loss {loss:.3f}", highlight=False)
+
+                ws = WarmStartConfig(examples=examples, max_steps=max_steps, seed=seed)
+                result = run_warmstart(lm, train, out, command, PolicyConfig(), ws, on_ws_step)
+                err.print(f"warm start done: {result['examples_used']} examples; last 20 steps {result['last20']}")
+            else:
+                if init is None:
+                    fail("--stage rl needs --init: the folder of a warm-start run")
+                result = _train_rl(config, lm, init, train, out, command, steps, seed, progress, task)
+                err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
+        except DataFormatError as exc:
+            fail(str(exc))
+    err.print(f"model card: {out / 'MODEL_CARD.md'}")
+
+
+def _train_rl(
+    config: Settings,
+    lm: Path,
+    init: Path,
+    train: Path,
+    out: Path,
+    command: str,
+    steps: int,
+    seed: int,
+    progress: Progress,
+    task: TaskID,
+) -> dict[str, Any]:
+    from bot.commands.score import load_scorer
+    from partner_model.embedding import SentenceEmbedder
+    from partner_model.rewriter.lm_scoring import BaseLMScorer
+    from partner_model.rewriter.rl import RewardContext, RLConfig
+    from partner_model.rewriter.training_run import run_rl
+    from partner_model.safety import sentence_problems
+
+    weights = config.rewriter.reward_weights()
+    scorer = load_scorer()
+    embedder = SentenceEmbedder.load(config.models.encoder_dir)
+    limit = config.rewriter.max_sentence_chars
+
+    def make_context(policy: RewriterPolicy) -> RewardContext:
+        return RewardContext(
+            scorer,
+            BaseLMScorer(policy.lm, policy.tokenizer),
+            embedder,
+            weights,
+            lambda sentence: not sentence_problems(sentence, limit),
+        )
+
+    def on_rl_step(step: int, total: int, running: float) -> None:
+        progress.update(task, completed=step, total=total, status=f"reward {running:.3f}")
+        if not err.is_terminal:
+            err.print(f"rl step {step}/{total} running reward {running:.3f}", highlight=False)
+
+    return run_rl(lm, init, train, out, command, RLConfig(steps=steps, seed=seed), weights, make_context, on_rl_step)

@@ -127,9 +127,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_scored_replies_guild_id"), ["guild_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_scored_replies_responder_id"), ["responder_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_scored_replies_seeker_id"), ["seeker_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_scored_replies_seeker_message_id"), ["seeker_message_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_scored_replies_seeker_message_id"), ["seeker_message_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_scored_replies_text_purge_at"), ["text_purge_at"], unique=False)
 
     op.create_table(
@@ -208,9 +206,7 @@ def upgrade() -> None:
         sa.Column("rewards", sa.JSON(), nullable=False),
         sa.Column("model_version", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["job_id"], ["jobs.id"], name=op.f("fk_suggestions_job_id_jobs"), ondelete="SET NULL"
-        ),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_suggestions_job_id_jobs"), ondelete="SET NULL"),
         sa.ForeignKeyConstraint(
             ["scored_reply_id"],
             ["scored_replies.id"],

@@ -57,9 +57,7 @@ def read_epitome_csv(path: Path) -> list[EpitomeExample]:
         reader = csv.DictReader(handle)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise DataFormatError(
-                f"{path} lacks the columns {', '.join(missing)} (expected EPITOME's format)"
-            )
+            raise DataFormatError(f"{path} lacks the columns {', '.join(missing)} (expected EPITOME's format)")
         examples = []
         for line, row in enumerate(reader, start=2):
             try:

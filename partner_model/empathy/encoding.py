@@ -17,9 +17,7 @@ import torch
 
 def clean_text(text: str) -> str:
     """Replace control and format characters by spaces, keeping the length (and so every offset)."""
-    return "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t" else ch for ch in text
-    )
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\n\t" else ch for ch in text)
 
 
 @dataclass
@@ -33,9 +31,7 @@ class EncodedPair:
     response_truncated: bool
 
 
-def encode_pair(
-    tokenizer: Any, seeker: str, response: str, max_length: int, max_seeker_tokens: int
-) -> EncodedPair:
+def encode_pair(tokenizer: Any, seeker: str, response: str, max_length: int, max_seeker_tokens: int) -> EncodedPair:
     response_enc = tokenizer(clean_text(response), add_special_tokens=False, return_offsets_mapping=True)
     seeker_ids: list[int] = tokenizer(clean_text(seeker), add_special_tokens=False)["input_ids"]
     budget = max_length - 3  # [CLS] response [SEP] seeker [SEP]
@@ -94,9 +90,7 @@ def rationale_targets(
     for row, (pair, by_mech) in enumerate(zip(pairs, spans, strict=True)):
         for m_index, mech in enumerate(mechanisms):
             for start, end in by_mech.get(mech, []):
-                for position, (tok_start, tok_end) in zip(
-                    pair.response_positions, pair.response_offsets, strict=True
-                ):
+                for position, (tok_start, tok_end) in zip(pair.response_positions, pair.response_offsets, strict=True):
                     if tok_start < end and tok_end > start:
                         target[row, position, m_index] = 1.0
     return target

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
+from partner_model.cards import file_digest
 from partner_model.empathy import MECHANISMS
-from partner_model.empathy.card import file_digest
 from partner_model.empathy.encoding import EncodedPair, collate, encode_pair
 from partner_model.empathy.model import HEADS_FILE, EmpathyModel, load
 
@@ -108,9 +108,7 @@ class EmpathyScorer:
         if not response or not response.strip():
             raise EmptyTextError("the response is empty: there is nothing to score")
         config = self.model.config
-        return encode_pair(
-            self.tokenizer, seeker or "", response, config.max_length, config.max_seeker_tokens
-        )
+        return encode_pair(self.tokenizer, seeker or "", response, config.max_length, config.max_seeker_tokens)
 
     def score(self, pairs: list[tuple[str, str]]) -> list[EmpathyScore]:
         """Scores for (seeker post, response) pairs, in order."""

@@ -59,9 +59,7 @@ def word_indices(text: str, spans: Sequence[tuple[int, int]]) -> set[int]:
     }
 
 
-def token_f1(
-    text: str, gold_spans: Sequence[tuple[int, int]], predicted_spans: Sequence[tuple[int, int]]
-) -> float:
+def token_f1(text: str, gold_spans: Sequence[tuple[int, int]], predicted_spans: Sequence[tuple[int, int]]) -> float:
     """Word-level F1 of predicted against annotated rationale spans.
 
     >>> round(token_f1("I am so sorry. How are you?", [(0, 14)], [(5, 14)]), 3)

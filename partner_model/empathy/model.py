@@ -70,18 +70,14 @@ class EmpathyHeads(nn.Module):
             )
             for _ in config.mechanisms
         )
-        self.rationale_head = nn.Sequential(
-            nn.Dropout(config.dropout), nn.Linear(hidden_size, len(config.mechanisms))
-        )
+        self.rationale_head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(hidden_size, len(config.mechanisms)))
 
     def forward(
         self, hidden: torch.Tensor, response_mask: torch.Tensor, seeker_mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         cls = hidden[:, 0]
         if self.layout == "pooled":
-            pooled = torch.cat(
-                [cls, _masked_mean(hidden, response_mask), _masked_mean(hidden, seeker_mask)], dim=-1
-            )
+            pooled = torch.cat([cls, _masked_mean(hidden, response_mask), _masked_mean(hidden, seeker_mask)], dim=-1)
         else:
             pooled = cls
         levels = torch.stack([head(pooled) for head in self.level_heads], dim=1)  # (batch, mechanism, level)
@@ -132,6 +128,8 @@ def save(model: EmpathyModel, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CONFIG_FILE).write_text(model.config.to_json())
     model.encoder.save_pretrained(folder / ADAPTER_DIR)
+    # peft writes a template README with no content; the project's model card says what matters.
+    (folder / ADAPTER_DIR / "README.md").unlink(missing_ok=True)
     save_file({k: v.detach().contiguous() for k, v in model.heads.state_dict().items()}, folder / HEADS_FILE)
 
 

@@ -87,9 +87,7 @@ def measure(scorer: EmpathyScorer, pairs: list[tuple[str, str]]) -> dict[str, fl
     tok = scorer.tokenizer
     encoded = [scorer.encode(s, r) for s, r in pairs]
     # The same token ids each side of our cross-encoder reads, as two separate texts.
-    seeker_ids = [
-        [tok.cls_token_id, *(p.input_ids[i] for i in p.seeker_positions), tok.sep_token_id] for p in encoded
-    ]
+    seeker_ids = [[tok.cls_token_id, *(p.input_ids[i] for i in p.seeker_positions), tok.sep_token_id] for p in encoded]
     response_ids = [
         [tok.cls_token_id, *(p.input_ids[i] for i in p.response_positions), tok.sep_token_id] for p in encoded
     ]

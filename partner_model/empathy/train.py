@@ -51,13 +51,8 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def encode_examples(
-    tokenizer: Any, examples: list[EpitomeExample], config: ClassifierConfig
-) -> list[EncodedPair]:
-    return [
-        encode_pair(tokenizer, e.seeker, e.response, config.max_length, config.max_seeker_tokens)
-        for e in examples
-    ]
+def encode_examples(tokenizer: Any, examples: list[EpitomeExample], config: ClassifierConfig) -> list[EncodedPair]:
+    return [encode_pair(tokenizer, e.seeker, e.response, config.max_length, config.max_seeker_tokens) for e in examples]
 
 
 def class_weights(examples: list[EpitomeExample], power: float) -> torch.Tensor:
@@ -102,12 +97,9 @@ def loss_for_batch(
     level_logits, rationale_logits = model(batch)
     gold = torch.tensor([[e.levels[m] for m in MECHANISMS] for e in examples])
     level_loss = sum(
-        nn.functional.cross_entropy(level_logits[:, m], gold[:, m], weight=weights[m])
-        for m in range(len(MECHANISMS))
+        nn.functional.cross_entropy(level_logits[:, m], gold[:, m], weight=weights[m]) for m in range(len(MECHANISMS))
     )
-    targets = rationale_targets(
-        pairs, [e.rationales for e in examples], MECHANISMS, batch["input_ids"].shape[1]
-    )
+    targets = rationale_targets(pairs, [e.rationales for e in examples], MECHANISMS, batch["input_ids"].shape[1])
     token_mask = batch["response_mask"].unsqueeze(-1).expand_as(targets)
     token_loss = nn.functional.binary_cross_entropy_with_logits(rationale_logits, targets, reduction="none")
     rationale_loss = (token_loss * token_mask).sum() / token_mask.sum().clamp(min=1.0)
@@ -115,9 +107,7 @@ def loss_for_batch(
 
 
 @torch.inference_mode()
-def predict_levels(
-    model: EmpathyModel, pairs: list[EncodedPair], pad_id: int, batch_size: int = 64
-) -> np.ndarray:
+def predict_levels(model: EmpathyModel, pairs: list[EncodedPair], pad_id: int, batch_size: int = 64) -> np.ndarray:
     """(example, mechanism) predicted levels, in the order of pairs."""
     model.eval()
     predicted = np.zeros((len(pairs), len(MECHANISMS)), dtype=int)
@@ -136,9 +126,7 @@ def dev_figures(predicted: np.ndarray, examples: list[EpitomeExample]) -> dict[s
             "macro_f1": macro_f1(gold, predicted[:, m_index]),
         }
     # Selection score: macro-F1 first (the rare levels), accuracy as the tie-breaker it rarely needs to be.
-    figures["selection"] = float(
-        np.mean([figures[m]["macro_f1"] + 0.5 * figures[m]["accuracy"] for m in MECHANISMS])
-    )
+    figures["selection"] = float(np.mean([figures[m]["macro_f1"] + 0.5 * figures[m]["accuracy"] for m in MECHANISMS]))
     return figures
 
 
@@ -190,9 +178,7 @@ def train(
     for epoch in range(1, train_config.epochs + 1):
         model.train()
         running = 0.0
-        for batch_step, index in enumerate(
-            length_bucketed_batches(lengths, train_config.batch_size, rng), start=1
-        ):
+        for batch_step, index in enumerate(length_bucketed_batches(lengths, train_config.batch_size, rng), start=1):
             if step >= total_steps:
                 break
             factor = _lr_factor(step, total_steps, warmup)

@@ -8,7 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from partner_model.empathy.card import file_digest, write_card
+from partner_model.cards import file_digest
+from partner_model.empathy.card import write_classifier_card
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.evaluate import figures, score_examples
 from partner_model.empathy.inference import EmpathyScorer
@@ -43,9 +44,7 @@ def run_training(
 ) -> dict[str, Any]:
     """Train, save the adapter and heads to out_dir, evaluate on the report set, write the card."""
     train_examples = read_epitome_csv(train_csv)
-    data: dict[str, Any] = {
-        "train": f"{train_csv.name} ({len(train_examples)} rows, sha256 {file_digest(train_csv)})"
-    }
+    data: dict[str, Any] = {"train": f"{train_csv.name} ({len(train_examples)} rows, sha256 {file_digest(train_csv)})"}
     if dev_csv is not None:
         selection = read_epitome_csv(dev_csv)
         data["early stopping"] = f"{dev_csv.name} ({len(selection)} rows)"
@@ -65,9 +64,7 @@ def run_training(
         scorer = EmpathyScorer.load(out_dir, encoder_dir)
         report = figures(report_examples, score_examples(scorer, report_examples, on_report))
         report["name"] = report_path.name
-        data["report"] = (
-            f"{report_path.name} ({len(report_examples)} rows, sha256 {file_digest(report_path)})"
-        )
+        data["report"] = f"{report_path.name} ({len(report_examples)} rows, sha256 {file_digest(report_path)})"
     training = {
         "best_epoch": info["best"].get("epoch"),
         "epochs_run": len(info["history"]),
@@ -76,5 +73,5 @@ def run_training(
         "model_config": asdict(model_config),
     }
     if report:
-        write_card(out_dir, title, command, data, report, training)
+        write_classifier_card(out_dir, title, command, data, report, training)
     return {"report": report, "training": training}

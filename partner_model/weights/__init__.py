@@ -8,3 +8,5 @@ WEIGHTS_DIR = Path(__file__).resolve().parent
 SHIPPED_CLASSIFIER = WEIGHTS_DIR / "classifier"
 # The judge is trained apart (another seed and head layout, train.csv only) and used only to evaluate.
 SHIPPED_JUDGE = WEIGHTS_DIR / "judge"
+# The PARTNER policy: LoRA adapter and position head after warm start and RL.
+SHIPPED_REWRITER = WEIGHTS_DIR / "rewriter"

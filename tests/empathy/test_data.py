@@ -11,9 +11,7 @@ HEADER = "sp_id,rp_id,seeker_post,response_post,ER,ER_rationales,IP,IP_rationale
 
 def test_rows_become_examples_with_rationale_offsets(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    row = (
-        's1,r1,"I failed my exam.","Oh no, that hurts. What happened?",1,"that hurts|",0,,2,"What happened?|"'
-    )
+    row = 's1,r1,"I failed my exam.","Oh no, that hurts. What happened?",1,"that hurts|",0,,2,"What happened?|"'
     path.write_text(HEADER + row + "\n")
     (example,) = read_epitome_csv(path)
     assert example.levels == {"ER": 1, "IP": 0, "EX": 2}

@@ -107,9 +107,7 @@ def test_batched_scores_match_single_scores(scorer: EmpathyScorer) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
-    return subprocess.run(
-        ["partner-bot", *args], capture_output=True, text=True, env=env, timeout=600, check=False
-    )
+    return subprocess.run(["partner-bot", *args], capture_output=True, text=True, env=env, timeout=600, check=False)
 
 
 def test_evaluate_classifier_prints_the_contract_json(dev_csv: Path, tmp_path: Path) -> None:

@@ -81,6 +81,4 @@ def test_a_saved_classifier_loads_to_the_same_scores(tiny_encoder_dir: Path, tmp
     for a, b in zip(direct, loaded, strict=True):
         assert a.levels == b.levels
         for mech in a.probabilities:
-            assert torch.allclose(
-                torch.tensor(a.probabilities[mech]), torch.tensor(b.probabilities[mech]), atol=1e-3
-            )
+            assert torch.allclose(torch.tensor(a.probabilities[mech]), torch.tensor(b.probabilities[mech]), atol=1e-3)

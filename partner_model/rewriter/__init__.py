@@ -1,0 +1,1 @@
+"""PARTNER: sentence-level empathic rewriting learned with reinforcement learning."""

@@ -1,0 +1,57 @@
+"""Padding of prompt + edit + sentence sequences, and the log-probabilities of the sentence part."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from partner_model.rewriter.edits import EditKind
+from partner_model.rewriter.prompt import EncodedPrompt
+
+
+@dataclass
+class Sequence:
+    prompt: EncodedPrompt
+    kind: EditKind
+    position: int
+    prefix: list[int]  # the edit named by the assistant, e.g. "insert [1]:"
+    sentence: list[int]  # the new sentence's tokens, closed by <|im_end|>
+
+    @property
+    def ids(self) -> list[int]:
+        return self.prompt.input_ids + self.prefix + self.sentence
+
+    @property
+    def sentence_start(self) -> int:
+        return len(self.prompt.input_ids) + len(self.prefix)
+
+
+def right_padded(rows: list[Sequence], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Ids and attention mask, padded on the right so every row's prompt starts at position 0."""
+    width = max(len(r.ids) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row.ids)] = torch.tensor(row.ids)
+        mask[i, : len(row.ids)] = 1
+    return ids, mask
+
+
+def sentence_log_probs(
+    hidden: torch.Tensor, rows: list[Sequence], project: Callable[[torch.Tensor], torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row: the summed log-probability of the sentence tokens, and their count.
+
+    Only the positions that predict sentence tokens are projected to the vocabulary.
+    """
+    totals, counts = [], []
+    for i, row in enumerate(rows):
+        start, end = row.sentence_start, row.sentence_start + len(row.sentence)
+        # Position t predicts token t + 1.
+        log_probs = torch.log_softmax(project(hidden[i, start - 1 : end - 1]).float(), dim=-1)
+        picked = log_probs.gather(-1, torch.tensor(row.sentence).unsqueeze(-1)).squeeze(-1)
+        totals.append(picked.sum())
+        counts.append(len(row.sentence))
+    return torch.stack(totals), torch.tensor(counts, dtype=torch.float32)

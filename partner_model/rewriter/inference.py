@@ -1,0 +1,163 @@
+"""`Rewriter.rewrite(seeker, response, n=3)`: ranked, filtered, distinct suggestions; batched for the worker.
+
+Per reply: the position head proposes the likeliest edits, the language model samples a few
+sentences for each, the safety filter drops what must not be shown, and the rest are ranked by
+the cheap parts of the reward (change in empathy by the classifier, the generation's own mean
+log-probability, coherence with the reply) before near-duplicates are removed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from partner_model.rewriter import rewards
+from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.generate import action_distributions, generate, top_actions
+from partner_model.rewriter.policy import RewriterPolicy, load
+from partner_model.rewriter.prompt import encode_prompt
+from partner_model.safety import sentence_problems
+from partner_model.text import split_sentences
+
+
+@dataclass(frozen=True)
+class RewriteConfig:
+    actions_per_reply: int = 3  # likeliest edit positions tried per reply
+    samples_per_action: int = 3  # sentences sampled per position
+    temperature: float = 0.8  # a little below training's 1.0: variety without rambling
+    top_p: float = 0.9
+    max_new_tokens: int = 32
+    max_sentence_chars: int = 300
+    generation_weight: float = 0.5  # weight of the generation's mean log-probability in the ranking
+    coherence_weight: float = 0.5
+    duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
+
+
+@dataclass
+class Suggestion:
+    edit: Edit
+    new_response: str
+    rewards: dict[str, float] = field(default_factory=dict)
+    replaced: str | None = None  # the sentence a replace removes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.edit.kind.value,
+            "position": self.edit.position,
+            "sentence": self.edit.sentence,
+            "replaced": self.replaced,
+            "new_response": self.new_response,
+            "rewards": self.rewards,
+        }
+
+
+class Rewriter:
+    """A loaded PARTNER policy with its ranking models. One per process; thread-safe."""
+
+    def __init__(
+        self,
+        policy: RewriterPolicy,
+        scorer: rewards.ScoresEmpathy,
+        embedder: rewards.Embeds,
+        version: str,
+        config: RewriteConfig | None = None,
+    ) -> None:
+        self.policy = policy
+        self.scorer = scorer
+        self.embedder = embedder
+        self.version = version
+        self.config = config or RewriteConfig()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        folder: Path,
+        lm_dir: Path,
+        scorer: rewards.ScoresEmpathy,
+        embedder: rewards.Embeds,
+        config: RewriteConfig | None = None,
+    ) -> Rewriter:
+        from partner_model.base_models import lm_path, quiet_transformers
+        from partner_model.cards import file_digest
+
+        quiet_transformers()
+        policy = load(folder, lm_path(lm_dir))
+        policy.merge_for_inference()
+        version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
+        return cls(policy, scorer, embedder, version, config)
+
+    def rewrite(self, seeker: str, response: str, n: int = 3, blocked: Iterable[str] = ()) -> list[Suggestion]:
+        return self.rewrite_batch([(seeker, response)], n, blocked)[0]
+
+    def rewrite_batch(
+        self, pairs: list[tuple[str, str]], n: int = 3, blocked: Iterable[str] = ()
+    ) -> list[list[Suggestion]]:
+        """Up to n suggestions per (seeker post, response); fewer when the filter leaves fewer."""
+        blocked_keys = set(blocked)
+        cfg = self.config
+        with self._lock:
+            sentences = [split_sentences(response) for _, response in pairs]
+            live = [i for i, s in enumerate(sentences) if s]
+            prompts = [
+                encode_prompt(self.policy.tokenizer, pairs[i][0], sentences[i], self.policy.config.prompt) for i in live
+            ]
+            if not prompts:
+                return [[] for _ in pairs]
+            distributions = action_distributions(self.policy, prompts)
+            owners, batch_prompts, batch_actions = [], [], []
+            for index, prompt, probs in zip(live, prompts, distributions, strict=True):
+                for action in top_actions(probs, cfg.actions_per_reply):
+                    for _ in range(cfg.samples_per_action):
+                        owners.append(index)
+                        batch_prompts.append(prompt)
+                        batch_actions.append(action)
+            sampled = generate(
+                self.policy, batch_prompts, batch_actions, cfg.temperature, cfg.top_p, cfg.max_new_tokens
+            )
+        candidates: dict[int, list[tuple[Edit, float]]] = {i: [] for i in live}
+        for owner, (kind, position), sample in zip(owners, batch_actions, sampled, strict=True):
+            existing = {s.strip().lower() for s in sentences[owner]}
+            if sample.sentence.strip().lower() in existing:
+                continue
+            if sentence_problems(sample.sentence, cfg.max_sentence_chars, blocked_keys):
+                continue
+            candidates[owner].append((Edit(kind, position, sample.sentence), sample.mean_log_prob))
+        return [self._rank(pairs[i][0], sentences[i], candidates.get(i, []), n) for i in range(len(pairs))]
+
+    def _rank(self, seeker: str, sentences: list[str], found: list[tuple[Edit, float]], n: int) -> list[Suggestion]:
+        from rapidfuzz import fuzz
+
+        if not found:
+            return []
+        cfg = self.config
+        original = " ".join(sentences)
+        new = [edit.apply(sentences) for edit, _ in found]
+        rests = [
+            " ".join(sentences[: e.position] + sentences[e.position + (1 if e.kind is EditKind.REPLACE else 0) :])
+            for e, _ in found
+        ]
+        empathy = rewards.empathy_change(
+            new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
+        )
+        coherence = rewards.coherence([e.sentence for e, _ in found], rests=rests, embedder=self.embedder)
+        scored = []
+        for (edit, log_prob), text, emp, coh in zip(found, new, empathy, coherence, strict=True):
+            rank = emp + cfg.generation_weight * log_prob + cfg.coherence_weight * coh
+            parts = {"empathy": emp, "generation_log_prob": log_prob, "coherence": coh, "rank_score": rank}
+            replaced = sentences[edit.position] if edit.kind is EditKind.REPLACE else None
+            scored.append(Suggestion(edit, text, {k: round(v, 4) for k, v in parts.items()}, replaced))
+        scored.sort(key=lambda s: s.rewards["rank_score"], reverse=True)
+        chosen: list[Suggestion] = []
+        for suggestion in scored:
+            if all(
+                fuzz.token_set_ratio(suggestion.edit.sentence, c.edit.sentence) < cfg.duplicate_similarity
+                for c in chosen
+            ):
+                chosen.append(suggestion)
+            if len(chosen) == n:
+                break
+        return chosen

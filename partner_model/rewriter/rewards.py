@@ -1,0 +1,104 @@
+"""PARTNER's rewards as pure functions `(texts, **context) -> list[float]`, shared by RL training,
+inference ranking and evaluation. Each is a change against the original reply where that makes
+sense, so a reply that was already fluent or specific is not rewarded for what it had."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from partner_model.empathy import MECHANISMS
+
+
+class ScoresEmpathy(Protocol):
+    def score(self, pairs: list[tuple[str, str]]) -> list: ...
+
+
+class ScoresLikelihood(Protocol):
+    def mean_log_probs(self, contexts: list[str], continuations: list[str]) -> list[float]: ...
+
+
+class Embeds(Protocol):
+    def similarity(self, left: list[str], right: list[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    empathy: float = 1.0  # change in expected total empathy, 0-6 scale
+    fluency: float = 1.0  # change in mean token log-probability under the base LM
+    coherence: float = 0.5  # cosine of the new sentence with the rest of the reply
+    mutual_information: float = 0.5  # change in the MI term below
+    mi_lambda: float = 0.5  # lambda * log p(reply | post) + (1 - lambda) * log p(post | reply)
+
+
+def expected_total(score: object) -> float:
+    """Sum over mechanisms of the expected level, a smooth version of the 0-6 total."""
+    probabilities = score.probabilities  # type: ignore[attr-defined]
+    return sum(sum(level * p for level, p in enumerate(probabilities[m])) for m in MECHANISMS)
+
+
+def empathy_change(new: list[str], *, originals: list[str], seekers: list[str], scorer: ScoresEmpathy) -> list[float]:
+    """Expected total empathy of the new reply minus the original's, by the reward classifier."""
+    scores = scorer.score(list(zip(seekers, new, strict=True)) + list(zip(seekers, originals, strict=True)))
+    half = len(new)
+    return [expected_total(a) - expected_total(b) for a, b in zip(scores[:half], scores[half:], strict=True)]
+
+
+def fluency(new: list[str], *, originals: list[str], lm: ScoresLikelihood) -> list[float]:
+    """Change in length-normalised log-likelihood of the reply under the base LM."""
+    scores = lm.mean_log_probs([""] * (2 * len(new)), new + originals)
+    half = len(new)
+    return [a - b for a, b in zip(scores[:half], scores[half:], strict=True)]
+
+
+def coherence(sentences: list[str], *, rests: list[str], embedder: Embeds) -> list[float]:
+    """Cosine similarity of the new sentence with the reply's other sentences (0 when there are none)."""
+    sims = embedder.similarity(sentences, rests)
+    return [s if rest.strip() else 0.0 for s, rest in zip(sims, rests, strict=True)]
+
+
+def _mi(replies: list[str], seekers: list[str], lm: ScoresLikelihood, lam: float) -> list[float]:
+    forward = lm.mean_log_probs([f"Post: {s}\nReply:" for s in seekers], [" " + r for r in replies])
+    backward = lm.mean_log_probs([f"Reply: {r}\nPost:" for r in replies], [" " + s for s in seekers])
+    return [lam * f + (1 - lam) * b for f, b in zip(forward, backward, strict=True)]
+
+
+def mutual_information(
+    new: list[str], *, originals: list[str], seekers: list[str], lm: ScoresLikelihood, lam: float = 0.5
+) -> list[float]:
+    """Change in lambda * log p(reply | post) + (1 - lambda) * log p(post | reply), per token.
+
+    Rewards replies that are about this post (specificity) and not a line that fits any post.
+    """
+    scores = _mi(new + originals, seekers + seekers, lm, lam)
+    half = len(new)
+    return [a - b for a, b in zip(scores[:half], scores[half:], strict=True)]
+
+
+@dataclass
+class RewardBreakdown:
+    empathy: float
+    fluency: float
+    coherence: float
+    mutual_information: float
+    total: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in asdict(self).items()}
+
+
+def combine(weights: RewardWeights, **parts: list[float]) -> list[RewardBreakdown]:
+    """Weighted sum of the parts given; missing parts count 0.
+
+    >>> combine(RewardWeights(), empathy=[2.0], fluency=[-0.5])[0].total
+    1.5
+    """
+    n = len(next(iter(parts.values())))
+    names = ("empathy", "fluency", "coherence", "mutual_information")
+    values = {name: parts.get(name, [0.0] * n) for name in names}
+    out = []
+    for i in range(n):
+        row = {name: values[name][i] for name in names}
+        total = sum(getattr(weights, name) * row[name] for name in names)
+        out.append(RewardBreakdown(**row, total=total))
+    return out

@@ -1,0 +1,99 @@
+"""Rewriter training runs end to end: data, training, saving, model card. The CLI only renders progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from partner_model.cards import file_digest, write_card
+from partner_model.empathy.data import read_epitome_csv
+from partner_model.empathy.train import StepCallback
+from partner_model.rewriter import rl
+from partner_model.rewriter.policy import PolicyConfig, load, save
+from partner_model.rewriter.rewards import RewardWeights
+from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
+from partner_model.rewriter.warmstart_data import build_examples, counts
+from partner_model.text import split_sentences
+
+# RL prompts: replies low in empathy (where an edit matters most) with a few sentences to edit.
+RL_MAX_TOTAL = 2
+RL_MAX_SENTENCES = 8
+
+
+def run_warmstart(
+    lm_dir: Path,
+    train_csv: Path,
+    out_dir: Path,
+    command: str,
+    policy_config: PolicyConfig,
+    config: WarmStartConfig,
+    on_step: StepCallback | None = None,
+) -> dict[str, Any]:
+    built = build_examples(read_epitome_csv(train_csv), seed=config.seed)
+    built_counts = counts(built)
+    policy, info = train_warmstart(lm_dir, built, policy_config, config, on_step)
+    save(policy, out_dir)
+    tail = info["history"][-20:]
+    summary = {k: sum(h[k] for h in tail) / max(1, len(tail)) for k in ("loss", "nll", "position")}
+    write_card(
+        out_dir,
+        "PARTNER rewriter: supervised warm start",
+        command,
+        {
+            "Data": (
+                f"- {train_csv.name} ({file_digest(train_csv)}): warm-start examples built "
+                f"{built_counts}\n- used (sampled, mechanisms balanced): {info['examples_used']}"
+            ),
+            "Training": (
+                f"{info['steps']} steps; mean of the last 20: loss {summary['loss']:.3f}, sentence NLL "
+                f"{summary['nll']:.3f}, position cross-entropy {summary['position']:.3f}."
+            ),
+        },
+        {"built_counts": built_counts, "training": info, "policy": asdict(policy_config), "last20": summary},
+    )
+    return {"built_counts": built_counts, "examples_used": info["examples_used"], "last20": summary}
+
+
+def rl_prompts(train_csv: Path) -> list[rl.RLPrompt]:
+    prompts = []
+    for example in read_epitome_csv(train_csv):
+        sentences = split_sentences(example.response)
+        if example.total <= RL_MAX_TOTAL and 1 <= len(sentences) <= RL_MAX_SENTENCES:
+            prompts.append(rl.RLPrompt(example.seeker, sentences))
+    return prompts
+
+
+def run_rl(
+    lm_dir: Path,
+    init_dir: Path,
+    train_csv: Path,
+    out_dir: Path,
+    command: str,
+    config: rl.RLConfig,
+    weights: RewardWeights,
+    make_context: Callable[[Any], rl.RewardContext],
+    on_step: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """RL from the warm start in init_dir, or resumed from out_dir's checkpoint when it has one."""
+    start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
+    policy = load(start_from, lm_dir, trainable=True)
+    prompts = rl_prompts(train_csv)
+    info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step)
+    save(policy, out_dir)
+    write_card(
+        out_dir,
+        "PARTNER rewriter: warm start + policy-gradient RL",
+        command,
+        {
+            "Data": f"- {train_csv.name} ({file_digest(train_csv)}): {len(prompts)} replies with total empathy "
+            f"<= {RL_MAX_TOTAL} as RL prompts\n- warm start: {init_dir}",
+            "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
+            "and mutual information; the per-step log is rl_log.jsonl.",
+            "Training": f"{info['steps']} steps of batch {config.batch_size}; running reward at the end "
+            f"{info['running_reward']:.3f}.",
+        },
+        {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},
+    )
+    return info

@@ -1,0 +1,221 @@
+"""Safety checks of DESIGN.md section 4: crisis signals in a seeker post, harm in a response,
+and the filter every generated sentence passes before anyone sees it.
+
+Crisis detection favours recall: a false alarm costs a moderator a glance, a miss costs far more.
+The labelled set in safety_data/ (the project's own writing) measures both directions.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "safety_data"
+# A sentence with an offensive-language probability at or above this is not suggested.
+PROFANITY_THRESHOLD = 0.5
+MIN_SUGGESTION_WORDS = 3
+
+
+def _patterns(*sources: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{s})" for s in sources), re.IGNORECASE)
+
+
+CRISIS = {
+    "suicide": _patterns(
+        r"\bsuicid\w*",
+        r"\bkill(?:ing)?\s+my\s*self\b",
+        r"\bkms\b",
+        r"\bunaliv\w*",
+        r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things|my\s+suffering)\b",
+        r"\btak(?:e|ing)\s+my\s+(?:own\s+)?life\b",
+        r"\b(?:want|wanna|going|ready|plan(?:ning)?)\s+(?:to\s+)?die\b",
+        r"\bwish\s+i\s+(?:was|were|could\s+be|could\s+just)\s+(?:dead|die)\b",
+        r"\bwish\s+i\s+could\s+(?:just\s+)?die\b",
+        r"\bbetter\s+off\s+(?:if\s+i\s+was\s+|if\s+i\s+were\s+)?dead\b",
+        r"\bdon'?t\s+want\s+to\s+(?:live|be\s+alive|exist|be\s+here)\b",
+        r"\bnever\s+wake\s+up\b",
+        r"\bno\s+(?:reason|point)\s+(?:to|in)\s+(?:keep\s+)?(?:live|living|going\s+on|be(?:ing)?\s+alive)\b",
+        r"\b(?:life|living)\s+(?:isn'?t|is\s+not)\s+worth\b",
+        r"\bgoodbye\s+(?:note|letter|everyone|forever)\b",
+        r"\bways\s+to\s+die\b",
+        r"\bcan'?t\s+go\s+on\b",
+        r"\bhang(?:ing)?\s+my\s*self\b",
+        r"\bjump(?:ing)?\s+off\b",
+        r"\bstanding\s+on\s+the\s+(?:roof|ledge|edge)\b",
+        r"\bmy\s+funeral\b",
+        r"\b(?:bought|got)\s+(?:a\s+)?(?:rope|gun)\b",
+        r"\bhave\s+a\s+plan\s+and\s+the\s+means\b",
+        r"\bdrive\s+my\s+car\s+into\b",
+        r"\bwant\s+out\b",
+        r"\bdisappear\s+forever\b",
+    ),
+    "self-harm": _patterns(
+        r"\bself[-\s]?harm\w*",
+        r"\b(?:cut|cutting|burn|burning|hurt|hurting|hit|hitting|scratch|scratched|punish|punishing|starve|starving)"
+        r"\s+my\s*self\b",
+        r"\bcut(?:ting)?\s+(?:again|my\s+(?:wrists?|arms?|legs?|thighs?))\b",
+        r"\b(?:cut|relapsed)\s+again\b",
+        r"\burges?\s+to\s+hurt\b",
+        r"\boverdos\w*",
+        r"\b(?:all|handful\s+of|bottle\s+of)\s+(?:the\s+|my\s+)?(?:pills|medication|meds)\b",
+        r"\bhoard\w*\s+my\s+(?:pills|medication|meds)\b",
+        r"\bpills\s+(?:would\s+be\s+)?enough\b",
+        r"\bsleeping\s+pills\b",
+    ),
+    "danger": _patterns(
+        r"\b(?:going\s+to|gonna|will|threatened\s+to)\s+(?:kill|hurt|hit)\s+me\b",
+        r"\b(?:they'?ll|he'?ll|she'?ll)\s+(?:kill|hurt)\s+me\b",
+        r"\b(?:hits|beats|hit|beat|chok\w+)\s+me\b",
+        r"\bdon'?t\s+feel\s+safe\b",
+        r"\bscared\s+to\s+go\s+home\b",
+        r"\bin\s+danger\b",
+        r"\bbroke\s+in\b",
+        r"\bfollowing\s+me\b",
+    ),
+}
+
+HARMFUL = {
+    "encourages self-harm": _patterns(
+        r"\b(?:kill|hang|cut|hurt|burn|starve|off)\s+your\s*self\b",
+        r"\bkys\b",
+        r"\bgo\s+(?:die|jump)\b",
+        r"\b(?:you\s+should|just)\s+(?:die|end\s+it)\b",
+        r"\bif\s+you\s+want\s+to\s+end\s+it\b",
+        r"\bnobody\s+(?:would|will)\s+miss\s+you\b",
+        r"\b(?:world|everyone)\s+(?:would\s+be|is|are)\s+better\s+(?:off\s+)?without\s+you\b",
+        r"\bcut\s+deeper\b",
+        r"\bsuicide\s+is\s+the\s+answer\b",
+        r"\b(?:cutting|hurting\s+yourself|self[-\s]?harm|burning\s+yourself|starving\s+yourself|overdosing)\b"
+        r".{0,40}\b(?:help|valid|quick|painless|release|control|distract)\w*",
+        r"\b(?:try|tried)\s+(?:self[-\s]?harm|ending\s+your\s+life|cutting)\b",
+        r"\b(?:take|swallow)\s+all\s+(?:the\s+)?pills\b",
+        r"\bstop\s+eating\b",
+        r"\byou\s+deserve\s+(?:to\s+feel\s+)?(?:this\s+)?pain\b",
+        r"\b(?:drink|get\s+(?:drunk|wasted|high))\b.{0,30}\b(?:forget|help|tonight)\b",
+        r"\bhitting\s+yourself\b",
+    ),
+    "threat": _patterns(r"\bi(?:'ll|\s+will)\s+(?:find|kill|hurt)\s+you\b"),
+    "contempt": _patterns(
+        r"\beveryone\s+hates\s+you\b",
+        r"\bnobody\s+cares\s+about\s+your\b",
+        r"\byou(?:'re|\s+are)\s+(?:a\s+)?"
+        r"(?:pathetic|worthless|disgusting)\b",
+    ),
+}
+
+MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
+LINK = re.compile(
+    r"https?://|\bwww\.|discord\.gg|\b[\w-]+\.(?:com|net|org|io|gg|co|ly|me|app|xyz|info)\b|[\w.+-]+@[\w-]+\.\w+",
+    re.IGNORECASE,
+)
+MARKUP = re.compile(
+    r"`|<\|im_|\b(?:insert|replace)\s*\[\d+\]|^\s*\[\d+\]|\bsystem\s+prompt\b|\bignore\s+(?:all\s+)?"
+    r"previous\s+instructions\b",
+    re.IGNORECASE,
+)
+LETTER = re.compile(r"[A-Za-z]")
+
+
+@cache
+def _slurs() -> re.Pattern[str]:
+    words = [
+        line.strip()
+        for line in (DATA_DIR / "slurs.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")s?\b", re.IGNORECASE)
+
+
+def _profanity(texts: list[str]) -> list[float]:
+    from profanity_check import predict_prob
+
+    return [float(p) for p in predict_prob(texts)] if texts else []
+
+
+def crisis_signals(text: str) -> list[str]:
+    """Which crisis signals a seeker post shows: suicide, self-harm, danger. Empty: none found."""
+    return [name for name, pattern in CRISIS.items() if pattern.search(text)]
+
+
+def harmful_reasons(text: str) -> list[str]:
+    """Why a response is a moderation matter (encourages self-harm, threat, contempt, slur); empty if none."""
+    reasons = [name for name, pattern in HARMFUL.items() if pattern.search(text)]
+    if _slurs().search(text):
+        reasons.append("slur")
+    return reasons
+
+
+def sentence_problems(sentence: str, max_chars: int, blocked: Iterable[str] = ()) -> list[str]:
+    """Why a generated sentence must not be suggested; empty when it may be shown."""
+    problems = []
+    text = sentence.strip()
+    if len(text.split()) < MIN_SUGGESTION_WORDS or not LETTER.search(text):
+        problems.append("too short")
+    if len(text) > max_chars:
+        problems.append("too long")
+    if MENTION.search(text):
+        problems.append("mention")
+    if LINK.search(text):
+        problems.append("link")
+    if MARKUP.search(text):
+        problems.append("markup or prompt text")
+    if crisis_signals(text):
+        problems.append("mentions suicide or self-harm")
+    problems += harmful_reasons(text)
+    if text and _profanity([text])[0] >= PROFANITY_THRESHOLD:
+        problems.append("offensive language")
+    if sentence_key(text) in set(blocked):
+        problems.append("blocked by a moderator flag")
+    return problems
+
+
+def sentence_key(sentence: str) -> str:
+    """A stable key for a sentence regardless of case, spacing and end punctuation (the block list uses it).
+
+    >>> sentence_key("That sounds hard.") == sentence_key("  that   sounds HARD ")
+    True
+    """
+    normal = re.sub(r"\s+", " ", re.sub(r"[^\w\s']", " ", sentence.lower())).strip()
+    return hashlib.sha256(normal.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class SafetyFigures:
+    precision: float
+    recall: float
+    n: int
+    misses: list[str]
+    false_alarms: list[str]
+
+
+def _read(name: str) -> list[tuple[str, str]]:
+    with (DATA_DIR / name).open(newline="", encoding="utf-8") as handle:
+        rows = [line for line in handle if not line.startswith("#")]
+    return [(r["label"], r["text"]) for r in csv.DictReader(rows, delimiter="\t")]
+
+
+def _figures(rows: list[tuple[bool, bool, str]]) -> SafetyFigures:
+    tp = sum(1 for gold, flagged, _ in rows if gold and flagged)
+    fp = sum(1 for gold, flagged, _ in rows if not gold and flagged)
+    fn = sum(1 for gold, flagged, _ in rows if gold and not flagged)
+    return SafetyFigures(
+        precision=tp / (tp + fp) if tp + fp else 0.0,
+        recall=tp / (tp + fn) if tp + fn else 0.0,
+        n=len(rows),
+        misses=[t for gold, flagged, t in rows if gold and not flagged],
+        false_alarms=[t for gold, flagged, t in rows if not gold and flagged],
+    )
+
+
+def evaluate_labelled_set(max_chars: int = 300) -> dict[str, SafetyFigures]:
+    """Precision and recall of crisis detection (posts) and of the sentence filter (unsafe sentences)."""
+    posts = [(label == "crisis", bool(crisis_signals(text)), text) for label, text in _read("posts.tsv")]
+    sentences = [
+        (label == "unsafe", bool(sentence_problems(text, max_chars)), text) for label, text in _read("sentences.tsv")
+    ]
+    return {"crisis_posts": _figures(posts), "unsafe_sentences": _figures(sentences)}

@@ -1,0 +1,49 @@
+"""Sentences of a reply, with character offsets, and their reassembly after an edit."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+# pysbd's segmenter keeps state during a call; one per thread keeps it safe to share the module.
+_local = threading.local()
+
+
+def _segmenter() -> Any:
+    import pysbd
+
+    if not hasattr(_local, "segmenter"):
+        _local.segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    return _local.segmenter
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of text, without surrounding whitespace.
+
+    >>> text = "I am so sorry.  That sounds hard! What happened?"
+    >>> [text[s:e] for s, e in sentence_spans(text)]
+    ['I am so sorry.', 'That sounds hard!', 'What happened?']
+    """
+    spans = []
+    for piece in _segmenter().segment(text):
+        start, end = piece.start, piece.end
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[s:e] for s, e in sentence_spans(text)]
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Sentences back into one reply, a single space apart.
+
+    >>> join_sentences(["I hear you.", "What happened?"])
+    'I hear you. What happened?'
+    """
+    return " ".join(s.strip() for s in sentences if s.strip())

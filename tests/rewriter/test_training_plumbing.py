@@ -1,0 +1,110 @@
+"""Warm start and RL on a tiny random-weight policy: losses logged, every trainable weight moves,
+checkpoints resume, and inference returns only filtered, distinct suggestions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from partner_model.embedding import SentenceEmbedder
+from partner_model.empathy.inference import EmpathyScorer
+from partner_model.empathy.model import ClassifierConfig, build_for_training
+from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.inference import Rewriter
+from partner_model.rewriter.lm_scoring import BaseLMScorer
+from partner_model.rewriter.policy import PolicyConfig, build, load, save
+from partner_model.rewriter.prompt import PromptConfig
+from partner_model.rewriter.rewards import RewardWeights
+from partner_model.rewriter.rl import LOG_FILE, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
+from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
+from partner_model.rewriter.warmstart_data import WarmStartExample
+from partner_model.safety import sentence_problems
+
+TINY = PolicyConfig(lora_r=4, lora_alpha=8, lora_first_layer=0, head_hidden=16, prompt=PromptConfig(max_new_tokens=24))
+
+
+def _examples() -> list[WarmStartExample]:
+    return [
+        WarmStartExample(
+            "I lost my job.",
+            ["Get another one.", "Apply online."],
+            Edit(EditKind.INSERT, 0, "I'm so sorry, that is a lot to deal with."),
+            ("ER",),
+        ),
+        WarmStartExample(
+            "My dog died.",
+            ["Dogs are great.", "Get a new one."],
+            Edit(EditKind.REPLACE, 1, "How are you holding up?"),
+            ("EX",),
+        ),
+    ] * 4
+
+
+def _trainable(policy) -> dict[str, torch.Tensor]:
+    params = {f"lm.{n}": p for n, p in policy.lm.named_parameters() if p.requires_grad}
+    params |= {f"head.{n}": p for n, p in policy.position_head.named_parameters()}
+    return {n: p.detach().clone() for n, p in params.items()}
+
+
+def test_warm_start_logs_its_loss_and_moves_every_trainable_weight(tiny_lm_dir: Path) -> None:
+    before = _trainable(build(tiny_lm_dir, TINY))
+    losses: list[float] = []
+    policy, info = train_warmstart(
+        tiny_lm_dir,
+        _examples(),
+        TINY,
+        WarmStartConfig(examples=8, batch_size=4, max_steps=2, lr_lora=1e-2),
+        on_step=lambda e, s, n, loss: losses.append(loss),
+    )
+    assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
+    assert info["examples_used"] == 8
+    after = _trainable(policy)
+    assert [n for n in before if torch.equal(before[n], after[n])] == []
+
+
+@pytest.fixture(scope="module")
+def reward_context(tiny_lm_dir: Path, request: pytest.FixtureRequest) -> RewardContext:
+    encoder_dir = request.getfixturevalue("tiny_encoder_dir")
+    from transformers import AutoModel, AutoTokenizer
+
+    classifier = build_for_training(encoder_dir, ClassifierConfig(lora_r=2, lora_alpha=4)).eval()
+    scorer = EmpathyScorer(classifier, AutoTokenizer.from_pretrained(encoder_dir), "tiny")
+    embedder = SentenceEmbedder(AutoModel.from_pretrained(encoder_dir), AutoTokenizer.from_pretrained(encoder_dir))
+    base = build(tiny_lm_dir, TINY)
+    return RewardContext(scorer, BaseLMScorer(base.lm, base.tokenizer), embedder, RewardWeights(), lambda s: True)
+
+
+def test_one_rl_step_moves_every_trainable_weight_and_resumes(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    policy = build(tiny_lm_dir, TINY)
+    before = _trainable(policy)
+    prompts = [RLPrompt("I lost my job.", ["Get another one."]), RLPrompt("My dog died.", ["ok.", "Sad."])]
+    rewards_seen: list[float] = []
+    config = RLConfig(steps=1, batch_size=4, checkpoint_every=1, lr_lora=1e-2, lr_head=1e-2, max_new_tokens=6)
+    info = train_rl(policy, prompts, reward_context, config, tmp_path, lambda s, n, r: rewards_seen.append(r))
+    assert info["steps"] == 1 and len(rewards_seen) == 1
+    after = _trainable(policy)
+    assert [n for n in before if torch.equal(before[n], after[n])] == []
+    assert (tmp_path / STATE_FILE).is_file() and (tmp_path / LOG_FILE).read_text().count("\n") == 1
+
+    resumed = load(tmp_path, tiny_lm_dir, trainable=True)
+    info = train_rl(resumed, prompts, reward_context, RLConfig(**{**config.__dict__, "steps": 2}), tmp_path)
+    assert info["steps"] == 2
+    assert (tmp_path / LOG_FILE).read_text().count("\n") == 2
+
+
+def test_inference_returns_only_filtered_distinct_suggestions(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    save(build(tiny_lm_dir, TINY), tmp_path / "policy")
+    rewriter = Rewriter.load(tmp_path / "policy", tiny_lm_dir, reward_context.scorer, reward_context.embedder)
+    results = rewriter.rewrite_batch([("I lost my job.", "Get another one. Apply online."), ("Hi", "   ")], n=3)
+    assert len(results) == 2 and results[1] == []
+    sentences = [s.edit.sentence for s in results[0]]
+    assert len(sentences) == len(set(sentences)) <= 3
+    for suggestion in results[0]:
+        assert sentence_problems(suggestion.edit.sentence, 300) == []
+        assert suggestion.new_response == suggestion.edit.apply(["Get another one.", "Apply online."])

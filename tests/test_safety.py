@@ -1,0 +1,67 @@
+"""The safety checks on the project's own labelled set and on the cases the issues name."""
+
+from __future__ import annotations
+
+import pytest
+
+from partner_model.safety import crisis_signals, evaluate_labelled_set, harmful_reasons, sentence_key, sentence_problems
+
+
+def test_crisis_recall_on_the_labelled_set_is_at_least_095() -> None:
+    figures = evaluate_labelled_set()
+    posts = figures["crisis_posts"]
+    assert posts.n >= 100
+    assert posts.recall >= 0.95, posts.misses
+    assert posts.precision >= 0.8, posts.false_alarms
+
+
+def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> None:
+    sentences = evaluate_labelled_set()["unsafe_sentences"]
+    assert sentences.n >= 100
+    assert sentences.recall >= 0.95, sentences.misses
+    assert sentences.precision >= 0.8, sentences.false_alarms
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("Hey <@123456789012345678>, that sounds hard.", "mention"),
+        ("@everyone this person needs help.", "mention"),
+        ("Read https://example.com/self-care for ideas.", "link"),
+        ("Go to discord.gg/support for more.", "link"),
+        ("You should just hurt yourself to feel better.", "encourages self-harm"),
+        ("Maybe think about suicide as an option.", "mentions suicide or self-harm"),
+        ("That's so fucking dumb of you.", "offensive language"),
+    ],
+)
+def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
+    assert reason in sentence_problems(sentence, 300)
+
+
+def test_the_filter_lets_a_kind_sentence_through_and_bounds_length() -> None:
+    kind = "It sounds like losing your job has shaken your confidence."
+    assert sentence_problems(kind, 300) == []
+    assert "too long" in sentence_problems(kind, 20)
+
+
+def test_a_blocked_sentence_is_refused_whatever_its_case_or_spacing() -> None:
+    kind = "That sounds so hard."
+    assert "blocked by a moderator flag" in sentence_problems("that  sounds so HARD", 300, [sentence_key(kind)])
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        "This exam is killing me.",
+        "My phone died during the call.",
+        "I could die of embarrassment.",
+        "I cut my hair short and hate it.",
+    ],
+)
+def test_everyday_figures_of_speech_are_not_crises(post: str) -> None:
+    assert crisis_signals(post) == []
+
+
+def test_a_harmful_response_is_named() -> None:
+    assert "encourages self-harm" in harmful_reasons("kys, nobody would miss you")
+    assert harmful_reasons("I'm sorry you're going through this.") == []
