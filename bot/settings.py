@@ -95,8 +95,9 @@ class RewriterSettings(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    # None: the adapter shipped in partner_model/weights/rewriter.
+    # None: the adapters shipped in partner_model/weights/rewriter and rewriter-warmstart.
     adapter_path: Path | None = None
+    warmstart_path: Path | None = None
     reward_empathy: float = 1.0
     reward_fluency: float = 1.0
     reward_coherence: float = 0.5
@@ -110,6 +111,12 @@ class RewriterSettings(BaseModel):
         from partner_model.weights import SHIPPED_REWRITER
 
         return self.adapter_path or SHIPPED_REWRITER
+
+    @property
+    def warmstart_dir(self) -> Path:
+        from partner_model.weights import SHIPPED_REWRITER_WARMSTART
+
+        return self.warmstart_path or SHIPPED_REWRITER_WARMSTART
 
     def reward_weights(self) -> RewardWeights:
         from partner_model.rewriter.rewards import RewardWeights

@@ -10,3 +10,5 @@ SHIPPED_CLASSIFIER = WEIGHTS_DIR / "classifier"
 SHIPPED_JUDGE = WEIGHTS_DIR / "judge"
 # The PARTNER policy: LoRA adapter and position head after warm start and RL.
 SHIPPED_REWRITER = WEIGHTS_DIR / "rewriter"
+# The same policy after the supervised warm start only: the evaluation shows what RL adds.
+SHIPPED_REWRITER_WARMSTART = WEIGHTS_DIR / "rewriter-warmstart"
