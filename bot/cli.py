@@ -17,6 +17,7 @@ from bot.commands.rewrite import rewrite
 from bot.commands.score import evaluate_app, score
 from bot.commands.setup import setup
 from bot.commands.train import train_app
+from bot.commands.worker import worker
 
 app = typer.Typer(
     name="partner-bot",
@@ -30,6 +31,7 @@ app.command()(score)
 app.command()(rewrite)
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
+app.command()(worker)
 app.command()(bench)
 app.add_typer(db_app, name="db")
 

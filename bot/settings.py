@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 if TYPE_CHECKING:
     from partner_model.rewriter.rewards import RewardWeights
+    from storage.retry import RetryPolicy
 
 ENV_PREFIX = "PARTNER_"
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
@@ -130,6 +131,26 @@ class RewriterSettings(BaseModel):
         )
 
 
+class QueueSettings(BaseModel):
+    """The durable job queue and the workers that drain it."""
+
+    model_config = {"extra": "forbid"}
+
+    lease_seconds: float = Field(300.0, gt=0)  # a claimed job returns to the queue this long after its last heartbeat
+    max_attempts: int = Field(5, ge=1)  # then the job is dead, its last error kept
+    retry_base_seconds: float = Field(10.0, ge=0)  # wait after the first failure, multiplied per further failure
+    retry_factor: float = Field(3.0, ge=1)
+    poll_interval_seconds: float = Field(1.0, gt=0)  # SQLite has no LISTEN/NOTIFY: workers poll this often
+    batch_size: int = Field(8, ge=1, le=256)  # jobs claimed and rewritten together
+    device: Literal["auto", "cuda", "cpu"] = "auto"
+    metrics_port: int | None = Field(None, ge=1, le=65535)  # Prometheus metrics; None: off
+
+    def retry_policy(self) -> RetryPolicy:
+        from storage.retry import RetryPolicy
+
+        return RetryPolicy(self.max_attempts, self.retry_base_seconds, self.retry_factor)
+
+
 class GuildDefaults(BaseModel):
     """Values a new guild starts with; moderators change them per guild with /empathy setup."""
 
@@ -170,6 +191,7 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     models: ModelSettings = ModelSettings()
     rewriter: RewriterSettings = RewriterSettings()
+    queue: QueueSettings = QueueSettings()
     guild_defaults: GuildDefaults = GuildDefaults()
 
     @field_validator("data_dir")

@@ -43,10 +43,12 @@ class SentenceEmbedder:
                     max_length=EMBED_MAX_TOKENS,
                     return_tensors="pt",
                 )
+                device = next(self.model.parameters()).device
+                batch = {k: v.to(device) for k, v in batch.items()}
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                out[index] = torch.nn.functional.normalize(pooled, dim=-1)
+                out[index] = torch.nn.functional.normalize(pooled, dim=-1).cpu()
         return out
 
     def similarity(self, left: list[str], right: list[str]) -> list[float]:

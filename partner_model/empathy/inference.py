@@ -104,6 +104,10 @@ class EmpathyScorer:
         tokenizer.model_max_length = 1_000_000  # we truncate ourselves, by the stated policy
         return cls(model, tokenizer, version=f"{folder.name}-{file_digest(folder / HEADS_FILE)[:8]}")
 
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
     def encode(self, seeker: str, response: str) -> EncodedPair:
         if not response or not response.strip():
             raise EmptyTextError("the response is empty: there is nothing to score")
@@ -119,9 +123,10 @@ class EmpathyScorer:
             for start in range(0, len(order), INFERENCE_BATCH):
                 index = order[start : start + INFERENCE_BATCH]
                 batch = collate([encoded[i] for i in index], self.tokenizer.pad_token_id)
+                batch = {k: v.to(self.device) for k, v in batch.items()}
                 level_logits, rationale_logits = self.model(batch)
-                level_probs = level_logits.softmax(-1)
-                token_probs = rationale_logits.sigmoid()
+                level_probs = level_logits.softmax(-1).cpu()
+                token_probs = rationale_logits.sigmoid().cpu()
                 for row, i in enumerate(index):
                     results[i] = self._result(pairs[i][1], encoded[i], level_probs[row], token_probs[row])
         return [r for r in results if r is not None]

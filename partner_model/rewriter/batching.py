@@ -51,7 +51,9 @@ def sentence_log_probs(
         start, end = row.sentence_start, row.sentence_start + len(row.sentence)
         # Position t predicts token t + 1.
         log_probs = torch.log_softmax(project(hidden[i, start - 1 : end - 1]).float(), dim=-1)
-        picked = log_probs.gather(-1, torch.tensor(row.sentence).unsqueeze(-1)).squeeze(-1)
+        targets = torch.tensor(row.sentence, device=log_probs.device)
+        picked = log_probs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         totals.append(picked.sum())
         counts.append(len(row.sentence))
-    return torch.stack(totals), torch.tensor(counts, dtype=torch.float32)
+    totals_t = torch.stack(totals)
+    return totals_t, torch.tensor(counts, dtype=torch.float32, device=totals_t.device)

@@ -61,8 +61,8 @@ def generate(
         ids[row, width - len(seq) :] = torch.tensor(seq)
         mask[row, width - len(seq) :] = 1
     out = policy.lm.generate(
-        input_ids=ids,
-        attention_mask=mask,
+        input_ids=ids.to(policy.device),
+        attention_mask=mask.to(policy.device),
         do_sample=temperature > 0,
         temperature=temperature if temperature > 0 else None,
         top_p=top_p if temperature > 0 else None,
@@ -73,8 +73,8 @@ def generate(
         output_scores=True,
         return_dict_in_generate=True,
     )
-    new_tokens = out.sequences[:, width:]
-    step_log_probs = torch.stack(out.scores, dim=1).log_softmax(-1)  # (rows, steps, vocab), after warping
+    new_tokens = out.sequences[:, width:].cpu()
+    step_log_probs = torch.stack(out.scores, dim=1).float().log_softmax(-1).cpu()  # (rows, steps, vocab), after warping
     results = []
     for row, (prompt, (kind, position)) in enumerate(zip(prompts, actions, strict=True)):
         tokens = new_tokens[row].tolist()

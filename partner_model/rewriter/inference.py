@@ -80,12 +80,14 @@ class Rewriter:
         scorer: rewards.ScoresEmpathy,
         embedder: rewards.Embeds,
         config: RewriteConfig | None = None,
+        device: str = "auto",
     ) -> Rewriter:
         from partner_model.base_models import lm_path, quiet_transformers
         from partner_model.cards import file_digest
+        from partner_model.rewriter.policy import best_device
 
         quiet_transformers()
-        policy = load(folder, lm_path(lm_dir))
+        policy = load(folder, lm_path(lm_dir), device=best_device(device))
         policy.merge_for_inference()
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
         return cls(policy, scorer, embedder, version, config)

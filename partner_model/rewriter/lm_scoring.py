@@ -80,13 +80,15 @@ class BaseLMScorer:
         results = []
         with self._base() as model:
             causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
-            hidden = causal_lm.model(input_ids=ids, attention_mask=mask).last_hidden_state
+            device = next(causal_lm.parameters()).device
+            hidden = causal_lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
             for i, (c, t) in enumerate(rows):
                 if not t:
                     results.append(0.0)
                     continue
                 # Only the positions that predict the continuation are projected to the vocabulary.
                 logits = causal_lm.lm_head(hidden[i, len(c) - 1 : len(c) + len(t) - 1])
-                picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, torch.tensor(t).unsqueeze(-1))
+                targets = torch.tensor(t, device=logits.device).unsqueeze(-1)
+                picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets)
                 results.append(float(picked.mean()))
         return results

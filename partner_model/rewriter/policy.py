@@ -73,6 +73,10 @@ class RewriterPolicy(nn.Module):
         return int(self.tokenizer.convert_tokens_to_ids("<|im_end|>"))
 
     @property
+    def device(self) -> torch.device:
+        return next(self.lm.parameters()).device
+
+    @property
     def causal_lm(self) -> nn.Module:
         """The transformers model under the adapter (or the merged model itself)."""
         return self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
@@ -80,7 +84,9 @@ class RewriterPolicy(nn.Module):
     def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Last-layer states (after the final norm), without the vocabulary projection: most
         positions need no logits, and a 49k-wide projection of every position dominates a CPU step."""
-        return self.causal_lm.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.causal_lm.model(
+            input_ids=input_ids.to(self.device), attention_mask=attention_mask.to(self.device)
+        ).last_hidden_state
 
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.causal_lm.lm_head(states)
@@ -99,8 +105,21 @@ class RewriterPolicy(nn.Module):
         return actions_for(prompt.shown).index((kind, position))
 
 
+def best_device(requested: str = "auto") -> torch.device:
+    """'auto' takes CUDA when present; asking for CUDA without it is an error, not a silent fallback."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda was asked for, but torch sees no CUDA device on this machine")
+    return torch.device(requested)
+
+
 def build(
-    lm_dir: Path, config: PolicyConfig, adapter_dir: Path | None = None, trainable: bool = True
+    lm_dir: Path,
+    config: PolicyConfig,
+    adapter_dir: Path | None = None,
+    trainable: bool = True,
+    device: torch.device | None = None,
 ) -> RewriterPolicy:
     """A policy on the base LM: a fresh LoRA adapter, or a saved one (adapter_dir) to continue training."""
     from peft import LoraConfig, PeftModel, get_peft_model
@@ -122,7 +141,7 @@ def build(
             task_type="CAUSAL_LM",
         )
         lm = get_peft_model(base, lora)
-    return RewriterPolicy(lm, tokenizer, config)
+    return RewriterPolicy(lm, tokenizer, config).to(device or torch.device("cpu"))
 
 
 def save(policy: RewriterPolicy, folder: Path) -> None:
@@ -137,10 +156,10 @@ def save(policy: RewriterPolicy, folder: Path) -> None:
     save_file(state, folder / HEAD_FILE)
 
 
-def load(folder: Path, lm_dir: Path, trainable: bool = False) -> RewriterPolicy:
+def load(folder: Path, lm_dir: Path, trainable: bool = False, device: torch.device | None = None) -> RewriterPolicy:
     from safetensors.torch import load_file
 
     config = PolicyConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
-    policy = build(lm_dir, config, adapter_dir=folder / ADAPTER_DIR, trainable=trainable)
-    policy.position_head.load_state_dict(load_file(folder / HEAD_FILE))
+    policy = build(lm_dir, config, adapter_dir=folder / ADAPTER_DIR, trainable=trainable, device=device)
+    policy.position_head.load_state_dict(load_file(folder / HEAD_FILE, device=str(policy.device)))
     return policy if trainable else policy.eval()

@@ -146,10 +146,11 @@ def train_rl(
         edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
         breakdown = score_edits([p.seeker for p in batch], [p.sentences for p in batch], edits, context)
         totals = torch.tensor(
-            [
+            device=policy.device,
+            data=[
                 b.total - (0.0 if s.sentence and context.sentence_ok(s.sentence) else config.unsafe_penalty)
                 for b, s in zip(breakdown, sampled, strict=True)
-            ]
+            ],
         )
         batch_mean = float(totals.mean())
         baseline = (

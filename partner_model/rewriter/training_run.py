@@ -11,7 +11,7 @@ from partner_model.cards import file_digest, write_card
 from partner_model.empathy.data import read_epitome_csv
 from partner_model.empathy.train import StepCallback
 from partner_model.rewriter import rl
-from partner_model.rewriter.policy import PolicyConfig, load, save
+from partner_model.rewriter.policy import PolicyConfig, best_device, load, save
 from partner_model.rewriter.rewards import RewardWeights
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
 from partner_model.rewriter.warmstart_data import build_examples, counts
@@ -78,7 +78,7 @@ def run_rl(
 ) -> dict[str, Any]:
     """RL from the warm start in init_dir, or resumed from out_dir's checkpoint when it has one."""
     start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
-    policy = load(start_from, lm_dir, trainable=True)
+    policy = load(start_from, lm_dir, trainable=True, device=best_device())
     prompts = rl_prompts(train_csv)
     info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step)
     save(policy, out_dir)

@@ -15,7 +15,7 @@ from torch import nn
 from partner_model.empathy.train import StepCallback, seed_everything
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import EditKind
-from partner_model.rewriter.policy import PolicyConfig, RewriterPolicy, build
+from partner_model.rewriter.policy import PolicyConfig, RewriterPolicy, best_device, build
 from partner_model.rewriter.prompt import encode_continuation, encode_prompt
 from partner_model.rewriter.warmstart_data import WarmStartExample
 
@@ -71,7 +71,7 @@ def batch_loss(policy: RewriterPolicy, rows: list[Sequence], position_weight: fl
     position_losses = []
     for i, row in enumerate(rows):
         action_logits = policy.action_logits(hidden[i], row.prompt)
-        target = torch.tensor(policy.action_index(row.prompt, row.kind, row.position))
+        target = torch.tensor(policy.action_index(row.prompt, row.kind, row.position), device=action_logits.device)
         position_losses.append(nn.functional.cross_entropy(action_logits.unsqueeze(0), target.unsqueeze(0)))
     position_loss = torch.stack(position_losses).mean()
     return nll + position_weight * position_loss, {"nll": nll.item(), "position": position_loss.item()}
@@ -87,7 +87,7 @@ def train_warmstart(
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
-    policy = build(lm_dir, policy_config)
+    policy = build(lm_dir, policy_config, device=best_device())
     rows = select_examples(built, policy, config)
     trainable = [p for p in policy.lm.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(

@@ -1,0 +1,119 @@
+"""A worker process: the rewriter loaded once, N worker loops draining the queue, metrics, clean stop.
+
+`partner-bot worker` runs it in the foreground; `partner-bot run` starts it as a child process at
+lower priority, so the bot's event loop never waits on the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from bot.rewrite_task import TASK, RewriteTask
+from bot.settings import Settings
+from storage.clock import Clock, SystemClock
+from storage.engine import make_engine
+from storage.queue import JobQueue, JobWaiter
+from storage.worker import BatchReport, Worker
+
+log = logging.getLogger(__name__)
+
+
+class WorkerMetrics:
+    """Prometheus figures: jobs processed and failed, batch latency, queue depth."""
+
+    def __init__(self, port: int) -> None:
+        from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+        self.jobs = Counter("partner_jobs_total", "jobs finished by the worker", ["task", "outcome"])
+        self.latency = Histogram("partner_batch_seconds", "time to process one batch", ["task"])
+        self.depth = Gauge("partner_queue_jobs", "jobs in the queue by state", ["state"])
+        self.oldest = Gauge("partner_queue_oldest_seconds", "age of the oldest queued job")
+        start_http_server(port)
+        log.info("worker metrics on :%s/metrics", port)
+
+    def batch(self, report: BatchReport) -> None:
+        self.jobs.labels(report.task, "done").inc(report.done)
+        self.jobs.labels(report.task, "failed").inc(report.failed)
+        self.latency.labels(report.task).observe(report.seconds)
+
+    def queue(self, queue: JobQueue) -> None:
+        stats = queue.stats()
+        for state in ("queued", "running", "dead"):
+            self.depth.labels(state).set(getattr(stats, state))
+        self.oldest.set(stats.oldest_queued_age_s)
+
+
+def build_rewrite_task(settings: Settings, engine_url: str, clock: Clock, device: str) -> tuple[RewriteTask, JobQueue]:
+    from partner_model.base_models import quiet_transformers
+    from partner_model.embedding import SentenceEmbedder
+    from partner_model.empathy.inference import EmpathyScorer
+    from partner_model.rewriter.inference import RewriteConfig, Rewriter
+
+    quiet_transformers()
+    engine = make_engine(engine_url)
+    models = settings.models
+    scorer = EmpathyScorer.load(models.classifier_dir, models.encoder_dir, quantize=models.quantize_classifier)
+    embedder = SentenceEmbedder.load(models.encoder_dir)
+    config = RewriteConfig(max_sentence_chars=settings.rewriter.max_sentence_chars)
+
+    def load(path: Path | None) -> Rewriter:
+        return Rewriter.load(path or settings.rewriter.adapter_dir, models.lm_dir, scorer, embedder, config, device)
+
+    q = settings.queue
+    queue = JobQueue(engine, clock, q.retry_policy(), timedelta(seconds=q.lease_seconds))
+    return RewriteTask(engine, clock, load, settings.rewriter.suggestions), queue
+
+
+def run_worker_process(
+    settings: Settings,
+    device: str,
+    batch: int,
+    concurrency: int,
+    metrics_port: int | None,
+    idle_exit_s: float | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT: finish the batches in hand, then return."""
+    clock = SystemClock()
+    task, queue = build_rewrite_task(settings, settings.resolved_database_url, clock, device)
+    metrics = WorkerMetrics(metrics_port) if metrics_port else None
+
+    def on_batch(report: BatchReport) -> None:
+        if metrics:
+            metrics.batch(report)
+            metrics.queue(queue)
+
+    base_id = f"{socket.gethostname()}-{os.getpid()}"
+    workers = [
+        Worker(queue, {TASK: task}, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch) for i in range(concurrency)
+    ]
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: finishing the batches in hand, then stopping", signum)
+        for worker in workers:
+            worker.stop()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def serve(worker: Worker) -> None:
+        waiter = JobWaiter(queue.engine, settings.queue.poll_interval_seconds)
+        try:
+            worker.run(waiter, idle_timeout_s=idle_exit_s)
+        finally:
+            waiter.close()
+
+    log.info("worker %s: %s loop(s), batch %s, rewriter %s", base_id, concurrency, batch, task.rewriter.version)
+    threads = [threading.Thread(target=serve, args=(w,), name=w.worker_id) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.engine.dispose()
+    log.info("worker %s stopped", base_id)
