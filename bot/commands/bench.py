@@ -1,7 +1,7 @@
 """`partner-bot bench`: speed and memory figures side by side with their reference points.
 
-Benchmarks print figures; tests never time anything. Sections arrive with their issues: so far
-the classifier against an EPITOME-sized model.
+Benchmarks print figures; tests never time anything. Sections so far: the classifier against an
+EPITOME-sized model, rewrite latency, worker throughput; end-to-end and memory arrive with the bot.
 """
 
 from __future__ import annotations
@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from bot.commands.common import err, fail
+from bot.commands.common import err, fail, settings
 from bot.commands.score import load_scorer
+
+SECTIONS = ("classifier", "rewriter", "worker")
 
 
 def bench(
@@ -29,14 +31,19 @@ def bench(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(help="pairs taken from --data.")] = 64,
+    only: Annotated[str, typer.Option(help="comma-separated sections: classifier, rewriter, worker.")] = ",".join(
+        SECTIONS
+    ),
 ) -> None:
-    """Benchmark table: classifier latency and throughput against an EPITOME-sized model."""
+    """Benchmark table: classifier against an EPITOME-sized model, rewrite latency, worker jobs/s."""
     import torch
 
     from partner_model.empathy.data import DataFormatError, read_epitome_csv
-    from partner_model.empathy.speed import measure
     from partner_model.samples import SAMPLE_EXCHANGES
 
+    wanted = [s.strip() for s in only.split(",") if s.strip()]
+    if unknown := [s for s in wanted if s not in SECTIONS]:
+        fail(f"unknown sections: {', '.join(unknown)} (choose from {', '.join(SECTIONS)})")
     if data is not None:
         try:
             pairs = [(e.seeker, e.response) for e in read_epitome_csv(data)[:limit]]
@@ -44,37 +51,77 @@ def bench(
             fail(str(exc))
     else:
         pairs = list(SAMPLE_EXCHANGES)
-    scorer = load_scorer()
-    with err.status("timing the classifier and an EPITOME-sized model (about a minute)"):
-        classifier = measure(scorer, pairs)
-    result = {
+    result: dict[str, Any] = {
         "device": "cpu",
         "threads": torch.get_num_threads(),
         "processor": platform.processor() or platform.machine(),
-        "classifier": {**classifier, "model_version": scorer.version},
     }
+    scorer = load_scorer()
+    if "classifier" in wanted:
+        from partner_model.empathy.speed import measure
+
+        with err.status("timing the classifier and an EPITOME-sized model (about a minute)"):
+            result["classifier"] = {**measure(scorer, pairs), "model_version": scorer.version}
+    if "rewriter" in wanted or "worker" in wanted:
+        _rewriter_sections(result, wanted, pairs, scorer)
     if as_json:
         typer.echo(json.dumps(result))
         return
+    _print_table(result)
+
+
+def _rewriter_sections(result: dict[str, Any], wanted: list[str], pairs: list[tuple[str, str]], scorer: Any) -> None:
+    from bot.commands.rewrite import load_rewriter
+    from bot.worker_bench import measure_worker
+    from partner_model.rewriter.speed import measure_rewriter
+
+    folder = settings().rewriter.adapter_dir
+    if not (folder / "policy.json").is_file():
+        reason = f"no trained rewriter in {folder}"
+        for section in ("rewriter", "worker"):
+            if section in wanted:
+                result[section] = {"skipped": reason}
+        return
+    rewriter = load_rewriter(folder, scorer)
+    if "rewriter" in wanted:
+        with err.status("timing 3 suggestions per pair"):
+            result["rewriter"] = {**measure_rewriter(rewriter, pairs), "model_version": rewriter.version}
+    if "worker" in wanted:
+        with err.status("timing the worker at batch 1, 8 and 32"):
+            result["worker"] = measure_worker(rewriter, pairs, (1, 8, 32))
+
+
+def _print_table(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    c = classifier
-    table = Table(title=f"partner-bot bench: cpu, {result['threads']} threads, {c['pairs']} pairs")
-    for column in ("measure", "partner-bot", "EPITOME-size", "ratio"):
+    table = Table(title=f"partner-bot bench: {result['device']}, {result['threads']} threads")
+    for column in ("measure", "partner-bot", "reference", "ratio"):
         table.add_column(column, justify="left" if column == "measure" else "right")
-    table.add_row(
-        "classifier p50 (ms)",
-        f"{c['p50_ms']:.1f}",
-        f"{c['epitome_p50_ms']:.1f}",
-        f"{c['latency_ratio']:.1f}x",
-    )
-    table.add_row("classifier p95 (ms)", f"{c['p95_ms']:.1f}", f"{c['epitome_p95_ms']:.1f}", "")
-    table.add_row(
-        "classifier pairs/s (batch 32)",
-        f"{c['pairs_per_s']:.1f}",
-        f"{c['epitome_pairs_per_s']:.1f}",
-        f"{c['throughput_ratio']:.1f}x",
-    )
+    if c := result.get("classifier"):
+        table.add_row(
+            "classifier p50 (ms)",
+            f"{c['p50_ms']:.1f}",
+            f"{c['epitome_p50_ms']:.1f} EPITOME-size",
+            f"{c['latency_ratio']:.1f}x",
+        )
+        table.add_row("classifier p95 (ms)", f"{c['p95_ms']:.1f}", f"{c['epitome_p95_ms']:.1f}", "")
+        table.add_row(
+            "classifier pairs/s (batch 32)",
+            f"{c['pairs_per_s']:.1f}",
+            f"{c['epitome_pairs_per_s']:.1f}",
+            f"{c['throughput_ratio']:.1f}x",
+        )
+    if r := result.get("rewriter"):
+        if "skipped" in r:
+            table.add_row("rewriter", r["skipped"], "", "")
+        else:
+            table.add_row(
+                "rewrite p50 / p95 (s, 3 suggestions)", f"{r['p50_s']:.2f} / {r['p95_s']:.2f}", "3.00 target", ""
+            )
+    if (w := result.get("worker")) and "skipped" not in w:
+        for key, value in w.items():
+            table.add_row(f"worker jobs/s ({key.replace('_', ' ')})", f"{value:.2f}", "", "")
     Console().print(table)
-    typer.echo(f"speed-up vs EPITOME-size (the smaller ratio): {c['speedup_vs_epitome']:.1f}x")
+    if c := result.get("classifier"):
+        typer.echo(f"classifier speed-up vs EPITOME-size (the smaller ratio): {c['speedup_vs_epitome']:.1f}x")

@@ -16,7 +16,7 @@ from typing import Any
 
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.generate import action_distributions, generate, top_actions
+from partner_model.rewriter.generate import action_distributions, generate_shared, top_actions
 from partner_model.rewriter.policy import RewriterPolicy, load
 from partner_model.rewriter.prompt import encode_prompt
 from partner_model.safety import sentence_problems
@@ -110,16 +110,12 @@ class Rewriter:
             if not prompts:
                 return [[] for _ in pairs]
             distributions = action_distributions(self.policy, prompts)
-            owners, batch_prompts, batch_actions = [], [], []
+            owners, batch_actions, sampled = [], [], []
             for index, prompt, probs in zip(live, prompts, distributions, strict=True):
-                for action in top_actions(probs, cfg.actions_per_reply):
-                    for _ in range(cfg.samples_per_action):
-                        owners.append(index)
-                        batch_prompts.append(prompt)
-                        batch_actions.append(action)
-            sampled = generate(
-                self.policy, batch_prompts, batch_actions, cfg.temperature, cfg.top_p, cfg.max_new_tokens
-            )
+                actions = [a for a in top_actions(probs, cfg.actions_per_reply) for _ in range(cfg.samples_per_action)]
+                sampled += generate_shared(self.policy, prompt, actions, cfg.temperature, cfg.top_p, cfg.max_new_tokens)
+                owners += [index] * len(actions)
+                batch_actions += actions
         candidates: dict[int, list[tuple[Edit, float]]] = {i: [] for i in live}
         for owner, (kind, position), sample in zip(owners, batch_actions, sampled, strict=True):
             existing = {s.strip().lower() for s in sentences[owner]}

@@ -1,10 +1,11 @@
 """Policy-gradient training of the warm-started policy on the full PARTNER reward.
 
-REINFORCE with a baseline: per step, sample an edit and a sentence for a batch of low-empathy
-replies, score the new replies with the reward, and raise the log-probability of the edit and
-sentence in proportion to (reward - baseline). The baseline is the batch mean blended with a
-running mean, which keeps variance low without a value network that a CPU could not afford.
-Checkpoints carry the adapter, head, optimiser, baseline and step, so a run resumes where it stopped.
+REINFORCE with a baseline: per step, take a few low-empathy replies and sample a group of edits
+and sentences for each, score the new replies with the reward, and raise the log-probability of
+each edit and sentence in proportion to (reward - its group's mean reward). The group baseline
+needs no value network (which a CPU could not afford), removes the differences between replies
+from the signal, and the group shares one encoding of its prompt, which makes sampling cheap.
+Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from partner_model.empathy.train import seed_everything
 from partner_model.rewriter import rewards
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
-from partner_model.rewriter.generate import action_distributions, generate, sample_actions
+from partner_model.rewriter.generate import action_distributions, generate_shared, sample_actions
 from partner_model.rewriter.policy import RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
 
@@ -32,14 +33,14 @@ LOG_FILE = "rl_log.jsonl"
 
 @dataclass
 class RLConfig:
-    steps: int = 150  # about an hour on 2 CPU cores at batch 8
-    batch_size: int = 8
+    steps: int = 150
+    prompts_per_step: int = 2  # replies per step
+    group_size: int = 4  # samples per reply; their mean reward is each one's baseline
     lr_lora: float = 5e-5  # small: the warm start already writes fluent sentences, RL only steers them
     lr_head: float = 2e-4
     temperature: float = 1.0  # sampling temperature during training: exploration
     top_p: float = 0.95
     max_new_tokens: int = 32
-    baseline_momentum: float = 0.9  # weight of the running mean in the baseline
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
     unsafe_penalty: float = 2.0  # reward subtracted when the sentence fails the safety filter
     checkpoint_every: int = 10
@@ -127,38 +128,39 @@ def train_rl(
             {"params": policy.position_head.parameters(), "lr": config.lr_head},
         ]
     )
-    step, baseline, running = 0, 0.0, None
+    step, running = 0, None
     rng = random.Random(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     if (checkpoint_dir / STATE_FILE).is_file():
         state = _load_state(checkpoint_dir, policy, optimiser)
-        step, baseline, running = state["step"], state["baseline"], state["running"]
+        step, running = state["step"], state["running"]
         rng.setstate(state["rng"])
         generator.set_state(state["generator"])
     log_path = checkpoint_dir / LOG_FILE
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     while step < config.steps:
-        batch = [rng.choice(prompts) for _ in range(config.batch_size)]
-        encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in batch]
+        chosen = [rng.choice(prompts) for _ in range(config.prompts_per_step)]
+        encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in chosen]
         policy.eval()
-        actions = sample_actions(action_distributions(policy, encoded), generator)
-        sampled = generate(policy, encoded, actions, config.temperature, config.top_p, config.max_new_tokens)
+        sampled, batch, actions = [], [], []
+        for prompt, encoded_prompt, probs in zip(chosen, encoded, action_distributions(policy, encoded), strict=True):
+            group = sample_actions([probs] * config.group_size, generator)
+            sampled += generate_shared(
+                policy, encoded_prompt, group, config.temperature, config.top_p, config.max_new_tokens
+            )
+            batch += [prompt] * config.group_size
+            actions += group
         edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
         breakdown = score_edits([p.seeker for p in batch], [p.sentences for p in batch], edits, context)
         totals = torch.tensor(
-            device=policy.device,
-            data=[
+            [
                 b.total - (0.0 if s.sentence and context.sentence_ok(s.sentence) else config.unsafe_penalty)
                 for b, s in zip(breakdown, sampled, strict=True)
             ],
+            device=policy.device,
         )
-        batch_mean = float(totals.mean())
-        baseline = (
-            batch_mean
-            if step == 0
-            else config.baseline_momentum * baseline + (1 - config.baseline_momentum) * batch_mean
-        )
-        advantages = totals - 0.5 * (baseline + batch_mean)
+        groups = totals.view(config.prompts_per_step, config.group_size)
+        advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
 
         policy.train()
         log_probs, entropies = policy_log_probs(policy, [s.sequence for s in sampled])
@@ -168,6 +170,7 @@ def train_rl(
         torch.nn.utils.clip_grad_norm_(trainable + list(policy.position_head.parameters()), 1.0)
         optimiser.step()
         step += 1
+        batch_mean = float(totals.mean())
         running = batch_mean if running is None else 0.9 * running + 0.1 * batch_mean
         record = {
             "step": step,
@@ -189,7 +192,6 @@ def train_rl(
             torch.save(
                 {
                     "step": step,
-                    "baseline": baseline,
                     "running": running,
                     "optimiser": optimiser.state_dict(),
                     "rng": rng.getstate(),

@@ -91,7 +91,8 @@ def run_rl(
             f"<= {RL_MAX_TOTAL} as RL prompts\n- warm start: {init_dir}",
             "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
             "and mutual information; the per-step log is rl_log.jsonl.",
-            "Training": f"{info['steps']} steps of batch {config.batch_size}; running reward at the end "
+            "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
+            "running reward at the end "
             f"{info['running_reward']:.3f}.",
         },
         {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},

@@ -83,7 +83,9 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     before = _trainable(policy)
     prompts = [RLPrompt("I lost my job.", ["Get another one."]), RLPrompt("My dog died.", ["ok.", "Sad."])]
     rewards_seen: list[float] = []
-    config = RLConfig(steps=1, batch_size=4, checkpoint_every=1, lr_lora=1e-2, lr_head=1e-2, max_new_tokens=6)
+    config = RLConfig(
+        steps=1, prompts_per_step=2, group_size=2, checkpoint_every=1, lr_lora=1e-2, lr_head=1e-2, max_new_tokens=6
+    )
     info = train_rl(policy, prompts, reward_context, config, tmp_path, lambda s, n, r: rewards_seen.append(r))
     assert info["steps"] == 1 and len(rewards_seen) == 1
     after = _trainable(policy)
@@ -108,3 +110,17 @@ def test_inference_returns_only_filtered_distinct_suggestions(
     for suggestion in results[0]:
         assert sentence_problems(suggestion.edit.sentence, 300) == []
         assert suggestion.new_response == suggestion.edit.apply(["Get another one.", "Apply online."])
+
+
+def test_sharing_the_prompt_cache_changes_nothing_but_speed(tiny_lm_dir: Path) -> None:
+    from partner_model.rewriter.generate import generate, generate_shared
+    from partner_model.rewriter.prompt import encode_prompt
+
+    policy = build(tiny_lm_dir, TINY).eval()
+    prompt = encode_prompt(policy.tokenizer, "I lost my job.", ["Get another one.", "Apply online."], TINY.prompt)
+    actions = [(EditKind.INSERT, 0), (EditKind.REPLACE, 1), (EditKind.INSERT, 2)]
+    shared = generate_shared(policy, prompt, actions, temperature=0.0, top_p=1.0, max_new_tokens=6)
+    padded = generate(policy, [prompt] * 3, actions, temperature=0.0, top_p=1.0, max_new_tokens=6)
+    assert [s.sequence.sentence for s in shared] == [p.sequence.sentence for p in padded]
+    for a, b in zip(shared, padded, strict=True):
+        assert abs(a.mean_log_prob - b.mean_log_prob) < 1e-3
