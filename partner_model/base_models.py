@@ -72,26 +72,24 @@ def _missing(folder: Path, names: tuple[str, ...]) -> list[str]:
     return [name for name in names if not (folder / name).is_file() or (folder / name).stat().st_size == 0]
 
 
-def encoder_path(folder: Path) -> Path:
-    """The encoder folder, checked; raises BaseModelError naming the missing files."""
+def _checked(folder: Path, names: tuple[str, ...], what: str) -> Path:
     set_offline()
-    missing = _missing(folder, ENCODER_FILES)
+    missing = _missing(folder, names)
     if missing:
         raise BaseModelError(
-            f"the encoder is not set up in {folder} (missing: {', '.join(missing)}); run `partner-bot setup`"
+            f"the {what} is not set up in {folder} (missing: {', '.join(missing)}); run `partner-bot setup`"
         )
     return folder
+
+
+def encoder_path(folder: Path) -> Path:
+    """The encoder folder, checked; raises BaseModelError naming the missing files."""
+    return _checked(folder, ENCODER_FILES, "encoder")
 
 
 def lm_path(folder: Path) -> Path:
     """The causal LM folder, checked; raises BaseModelError naming the missing files."""
-    set_offline()
-    missing = _missing(folder, LM_FILES)
-    if missing:
-        raise BaseModelError(
-            f"the language model is not set up in {folder} (missing: {', '.join(missing)}); run `partner-bot setup`"
-        )
-    return folder
+    return _checked(folder, LM_FILES, "language model")
 
 
 def _wheel_file(spec: BaseModelSpec, requirement: str) -> Path:

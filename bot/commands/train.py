@@ -22,6 +22,20 @@ LOG_EVERY_STEPS = 25
 train_app = typer.Typer(help="Train the models (with progress bars).", no_args_is_help=True)
 
 
+def training_progress() -> Progress:
+    """One progress bar layout for every training command: stage, bar, steps, time, running figure."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+    )
+
+
 @train_app.command("classifier")
 def train_classifier(
     train: Annotated[
@@ -45,8 +59,6 @@ def train_classifier(
     """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
     import shlex
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
     from partner_model.empathy.model import ClassifierConfig
@@ -64,14 +76,7 @@ def train_classifier(
     model_config = ClassifierConfig(seed=seed, head_layout=head_layout, lora_r=lora_r, lora_alpha=2 * lora_r)
     train_config = TrainConfig(epochs=epochs, max_steps=max_steps)
     command = "partner-bot " + shlex.join(sys.argv[1:])
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
-    with Progress(*columns, console=err) as progress:
+    with training_progress() as progress:
         task = progress.add_task("epoch 1", total=None, status="")
 
         def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
@@ -129,8 +134,6 @@ def train_rewriter(
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward."""
     import shlex
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
     from partner_model.rewriter.policy import PolicyConfig
@@ -146,14 +149,7 @@ def train_rewriter(
         fail(str(exc))
     quiet_transformers()
     command = "partner-bot " + shlex.join(sys.argv[1:])
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-    )
-    with Progress(*columns, console=err) as progress:
+    with training_progress() as progress:
         task = progress.add_task(stage, total=None, status="")
         try:
             if stage == "warmstart":

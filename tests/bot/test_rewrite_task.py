@@ -4,7 +4,6 @@ one transaction per job; it follows the active model version without a restart."
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,11 @@ from partner_model.rewriter.inference import Suggestion
 from storage import migrate
 from storage.clock import ManualClock
 from storage.engine import make_engine
-from storage.models import Decision, Delivery, Job, JobStatus, ModelStatus, ModelVersion, ScoredReply
+from storage.models import Delivery, Job, JobStatus, ModelStatus, ModelVersion
 from storage.models import Suggestion as Row
 from storage.queue import JobQueue
 from storage.worker import Worker
-
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+from tests.factories import NOW, scored_reply
 
 
 class ScriptedRewriter:
@@ -63,24 +61,8 @@ def engine(empty_database_url: str) -> Iterator[Engine]:
 
 def _reply(engine: Engine, message_id: int, response: str | None) -> int:
     with Session(engine) as s, s.begin():
-        row = ScoredReply(
-            guild_id=1,
-            channel_id=2,
-            message_id=message_id,
-            seeker_message_id=3,
-            responder_id=44,
-            seeker_id=5,
-            er=0,
-            ip=0,
-            ex=0,
-            total=0,
-            model_version="t",
-            decision=Decision.QUEUED,
-            decision_reason="total 0",
-            response_text=response,
-            seeker_text="I lost my job.",
-            created_at=NOW,
-            updated_at=NOW,
+        row = scored_reply(
+            message_id=message_id, responder_id=44, ex=0, total=0, response_text=response, seeker_text="I lost my job."
         )
         s.add(row)
         s.flush()

@@ -3,7 +3,6 @@ and its commands print what the contract says."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 
 from bot.settings import load_settings
 from partner_model.empathy.inference import EmpathyScorer, EmptyTextError
+from tests.factories import csv_subset
 
 pytestmark = pytest.mark.slow
 
@@ -111,13 +111,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_evaluate_classifier_prints_the_contract_json(dev_csv: Path, tmp_path: Path) -> None:
-    subset = tmp_path / "subset.csv"
-    with dev_csv.open(newline="") as src, subset.open("w", newline="") as dst:
-        reader = csv.DictReader(src)
-        writer = csv.DictWriter(dst, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        for _, row in zip(range(40), reader, strict=False):
-            writer.writerow(row)
+    subset = csv_subset(dev_csv, tmp_path / "subset.csv", 40)
     result = _cli("evaluate", "classifier", "--data", str(subset), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
 from storage.models import (
-    Decision,
     Delivery,
     DeliveryStatus,
     EditKind,
@@ -24,8 +23,7 @@ from storage.models import (
     TrendRollup,
     WatchedChannel,
 )
-
-NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+from tests.factories import NOW, scored_reply
 
 
 def _guild(session: Session, guild_id: int = 1) -> GuildSettings:
@@ -47,26 +45,7 @@ def _guild(session: Session, guild_id: int = 1) -> GuildSettings:
 
 
 def _reply(session: Session, message_id: int = 900_000_000_000_000_001) -> ScoredReply:
-    reply = ScoredReply(
-        guild_id=1,
-        channel_id=2,
-        message_id=message_id,
-        seeker_message_id=3,
-        responder_id=4,
-        seeker_id=5,
-        er=0,
-        ip=0,
-        ex=1,
-        total=1,
-        model_version="test",
-        decision=Decision.QUEUED,
-        decision_reason="total 1 <= threshold 1",
-        response_text="ok",
-        seeker_text="I feel alone",
-        text_purge_at=NOW + timedelta(days=30),
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    reply = scored_reply(message_id=message_id, text_purge_at=NOW + timedelta(days=30))
     session.add(reply)
     session.flush()
     return reply

@@ -1,0 +1,69 @@
+"""Each reward on cases where its direction is obvious, with the real models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import load_settings
+from partner_model.embedding import SentenceEmbedder
+from partner_model.empathy.inference import EmpathyScorer
+from partner_model.rewriter import rewards
+from partner_model.rewriter.lm_scoring import BaseLMScorer
+
+pytestmark = pytest.mark.slow
+
+SEEKER = "I lost my job today after six years at the company and I feel like I'm worthless."
+REPLY = "Update your CV and start applying."
+
+
+@pytest.fixture(scope="module")
+def lm(real_lm_dir: Path) -> BaseLMScorer:
+    return BaseLMScorer.load(real_lm_dir)
+
+
+@pytest.fixture(scope="module")
+def embedder(real_encoder_dir: Path) -> SentenceEmbedder:
+    return SentenceEmbedder.load(real_encoder_dir)
+
+
+def test_adding_empathy_raises_the_empathy_reward_and_removing_it_lowers_it(real_encoder_dir: Path) -> None:
+    scorer = EmpathyScorer.load(load_settings().models.classifier_dir, real_encoder_dir)
+    warm = "I'm so sorry, losing a job you gave six years to must hurt so much. How are you holding up?"
+    up, down = rewards.empathy_change(
+        [f"{warm} {REPLY}", REPLY], originals=[REPLY, f"{warm} {REPLY}"], seekers=[SEEKER, SEEKER], scorer=scorer
+    )
+    assert up > 1.0
+    assert down < -1.0
+
+
+def test_a_fluent_sentence_is_more_fluent_than_word_salad(lm: BaseLMScorer) -> None:
+    fluent, salad = rewards.fluency(
+        [f"That sounds really hard. {REPLY}", f"Hard sounds that really the. {REPLY}"], originals=[REPLY, REPLY], lm=lm
+    )
+    assert fluent > salad
+
+
+def test_a_sentence_about_the_reply_is_more_coherent_than_an_unrelated_one(embedder: SentenceEmbedder) -> None:
+    related, unrelated = rewards.coherence(
+        ["Job hunting after a layoff is exhausting.", "The capital of France is Paris."],
+        rests=[REPLY, REPLY],
+        embedder=embedder,
+    )
+    assert related > unrelated + 0.1
+
+
+def test_mutual_information_prefers_a_sentence_about_this_post(lm: BaseLMScorer) -> None:
+    specific, generic = rewards.mutual_information(
+        [f"Losing your job after six years must make you feel worthless. {REPLY}", f"That is a thing. {REPLY}"],
+        originals=[REPLY, REPLY],
+        seekers=[SEEKER, SEEKER],
+        lm=lm,
+    )
+    assert specific > generic
+
+
+def test_rewards_combine_by_their_weights() -> None:
+    (row,) = rewards.combine(rewards.RewardWeights(empathy=2.0, fluency=0.0), empathy=[1.5], fluency=[-3.0])
+    assert row.total == pytest.approx(3.0)

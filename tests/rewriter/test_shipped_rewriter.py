@@ -1,0 +1,80 @@
+"""The shipped PARTNER adapter: loads offline, gives 3 distinct suggestions that pass the filter,
+and its commands print what the contract says."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot.settings import load_settings
+from partner_model.embedding import SentenceEmbedder
+from partner_model.empathy.inference import EmpathyScorer
+from partner_model.rewriter.inference import Rewriter
+from partner_model.safety import sentence_problems
+from partner_model.samples import SAMPLE_EXCHANGES
+from partner_model.text import split_sentences
+from tests.factories import csv_subset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def rewriter(real_encoder_dir: Path, real_lm_dir: Path) -> Rewriter:
+    settings = load_settings()
+    scorer = EmpathyScorer.load(settings.models.classifier_dir, real_encoder_dir)
+    return Rewriter.load(settings.rewriter.adapter_dir, real_lm_dir, scorer, SentenceEmbedder.load(real_encoder_dir))
+
+
+@pytest.mark.parametrize("index", [0, 2, 5])
+def test_three_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, index: int) -> None:
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    seeker, response = SAMPLE_EXCHANGES[index]
+    suggestions = rewriter.rewrite(seeker, response, n=3)
+    assert len(suggestions) == 3
+    sentences = [s.edit.sentence for s in suggestions]
+    assert len({s.lower() for s in sentences}) == 3
+    original = split_sentences(response)
+    for suggestion in suggestions:
+        assert sentence_problems(suggestion.edit.sentence, 300) == []
+        assert suggestion.new_response == suggestion.edit.apply(original)
+        assert {"empathy", "coherence", "rank_score"} <= set(suggestion.rewards)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARTNER_")}
+    return subprocess.run(["partner-bot", *args], capture_output=True, text=True, env=env, timeout=1200, check=False)
+
+
+def test_rewrite_command_for_people_and_programs() -> None:
+    seeker, response = SAMPLE_EXCHANGES[0]
+    human = _cli("rewrite", seeker, response)
+    assert human.returncode == 0, human.stderr
+    assert "Insert" in human.stdout or "Replace" in human.stdout
+    machine = _cli("rewrite", seeker, response, "--n", "2", "--json")
+    data = json.loads(machine.stdout)
+    assert 1 <= len(data["suggestions"]) <= 2
+    assert {"kind", "position", "sentence", "new_response", "rewards"} <= set(data["suggestions"][0])
+
+
+def test_evaluate_rewriter_prints_every_system_with_every_metric(dev_csv: Path, tmp_path: Path) -> None:
+    subset = csv_subset(
+        dev_csv, tmp_path / "dev.csv", 3, lambda row: int(row["ER"]) + int(row["IP"]) + int(row["EX"]) <= 1
+    )
+    dump = tmp_path / "dump.jsonl"
+    train = dev_csv.with_name("train.csv")
+    result = _cli("evaluate", "rewriter", "--data", str(subset), "--train", str(train), "--dump", str(dump), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["n"] == 3
+    systems = ("original", "template", "retrieval", "zero-shot", "partner-warmstart", "partner")
+    assert set(data["systems"]) == set(systems)
+    keys = {"empathy_change", "perplexity", "specificity", "distinct_1", "distinct_2", "edit_rate", "coherence"}
+    for row in data["systems"].values():
+        assert keys <= set(row)
+    assert data["systems"]["original"]["empathy_change"] == 0
+    lines = dump.read_text().splitlines()
+    assert len(lines) == 3 and set(json.loads(lines[0])["rewrites"]) == set(systems)
