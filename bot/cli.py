@@ -58,3 +58,7 @@ def main_callback(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

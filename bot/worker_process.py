@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -117,3 +119,17 @@ def run_worker_process(
         thread.join()
     queue.engine.dispose()
     log.info("worker %s stopped", base_id)
+
+
+# Niceness added to the embedded worker: the model may use every core, the bot's event loop comes first.
+CHILD_NICENESS = 10
+
+
+def spawn_worker_child(config_file: Path | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`partner-bot run`'s worker: the same `partner-bot worker`, as a child process at lower priority."""
+    command = [sys.executable, "-m", "bot.cli"]
+    if config_file is not None:
+        command += ["--config", str(config_file)]
+    command.append("worker")
+    env = {**os.environ, **(extra_env or {})}
+    return subprocess.Popen(command, env=env, preexec_fn=lambda: os.nice(CHILD_NICENESS))
