@@ -60,6 +60,7 @@ def test_rewrite_command_for_people_and_programs() -> None:
     assert {"kind", "position", "sentence", "new_response", "rewards"} <= set(data["suggestions"][0])
 
 
+@pytest.mark.timeout(1500)  # loads six systems' models; minutes on a 2-core CPU
 def test_evaluate_rewriter_prints_every_system_with_every_metric(dev_csv: Path, tmp_path: Path) -> None:
     subset = csv_subset(
         dev_csv, tmp_path / "dev.csv", 3, lambda row: int(row["ER"]) + int(row["IP"]) + int(row["EX"]) <= 1
