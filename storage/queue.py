@@ -132,19 +132,23 @@ class JobQueue:
             rows = s.execute(statement).all()
         return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
 
-    def heartbeat(self, worker_id: str, job_ids: list[int]) -> int:
-        """Extend the leases this worker still holds; returns how many it still holds."""
+    def _update_held(self, worker_id: str, job_ids: list[int], values: dict[str, Any]) -> int:
+        """Update the jobs this worker still holds (running, its id); returns how many it held."""
         if not job_ids:
             return 0
-        now = self.clock.now()
         statement = (
             update(Job)
             .where(Job.id.in_(job_ids), Job.worker_id == worker_id, Job.status == JobStatus.RUNNING)
-            .values(lease_expires_at=now + self.lease, heartbeat_at=now)
+            .values(values)
             .execution_options(synchronize_session=False)
         )
         with Session(self.engine) as s, s.begin():
             return s.execute(statement).rowcount
+
+    def heartbeat(self, worker_id: str, job_ids: list[int]) -> int:
+        """Extend the leases this worker still holds; returns how many it still holds."""
+        now = self.clock.now()
+        return self._update_held(worker_id, job_ids, {"lease_expires_at": now + self.lease, "heartbeat_at": now})
 
     def complete(self, session: Session, job_id: int, worker_id: str) -> None:
         """Mark done inside the caller's transaction (beside the job's results); raises LeaseLost."""
@@ -181,23 +185,14 @@ class JobQueue:
 
     def release(self, worker_id: str, job_ids: list[int]) -> int:
         """Give jobs back untouched (shutdown): queued again, the attempt not counted."""
-        if not job_ids:
-            return 0
-        now = self.clock.now()
-        statement = (
-            update(Job)
-            .where(Job.id.in_(job_ids), Job.worker_id == worker_id, Job.status == JobStatus.RUNNING)
-            .values(
-                status=JobStatus.QUEUED,
-                attempts=Job.attempts - 1,
-                worker_id=None,
-                lease_expires_at=None,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        with Session(self.engine) as s, s.begin():
-            return s.execute(statement).rowcount
+        values = {
+            "status": JobStatus.QUEUED,
+            "attempts": Job.attempts - 1,
+            "worker_id": None,
+            "lease_expires_at": None,
+            "updated_at": self.clock.now(),
+        }
+        return self._update_held(worker_id, job_ids, values)
 
     def reap_expired(self) -> int:
         """Jobs whose worker stopped renewing its lease: queued again, or dead when out of attempts."""
