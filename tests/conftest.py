@@ -20,7 +20,10 @@ from partner_model.base_models import encoder_path, lm_path, quiet_transformers
 from storage import migrate
 from storage.engine import make_engine
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "epitome"
+# The EPITOME data lives in ../shared beside the checkout (as in CI); PARTNER_TEST_EPITOME points elsewhere.
+DATA_DIR = Path(
+    os.environ.get("PARTNER_TEST_EPITOME", Path(__file__).resolve().parents[2] / "shared" / "data" / "epitome")
+)
 
 # The local server every session and CI have (trust auth); override for another server.
 POSTGRES_ADMIN_URL = os.environ.get("PARTNER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -125,7 +128,10 @@ def tiny_encoder_dir(real_encoder_dir: Path, tmp_path_factory: pytest.TempPathFa
 def dev_csv() -> Path:
     path = DATA_DIR / "dev.csv"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: the EPITOME data lives in ../shared/data/epitome beside the checkout")
+        pytest.fail(
+            f"{path} is missing: the EPITOME data lives in ../shared/data/epitome beside the checkout "
+            "(or set PARTNER_TEST_EPITOME)"
+        )
     return path
 
 
