@@ -20,17 +20,16 @@ from storage.clock import Clock
 from storage.model_versions import active_version
 from storage.models import EditKind, ModelKind
 from storage.queue import ClaimedJob
-from storage.replies import NewSuggestion, blocked_keys, queue_delivery, rewrite_inputs, store_suggestions
+from storage.replies import (
+    NewSuggestion,
+    blocked_keys,
+    queue_delivery,
+    rewrite_inputs,
+    store_suggestions,
+)
 from storage.worker import JobResult, JobWriter
 
 log = logging.getLogger(__name__)
-
-TASK = "rewrite"
-
-
-def rewrite_job_key(scored_reply_id: int) -> str:
-    """One rewrite job per scored reply."""
-    return f"{TASK}:{scored_reply_id}"
 
 
 class RewriteTask:

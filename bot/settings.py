@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -145,6 +146,9 @@ class QueueSettings(BaseModel):
     device: Literal["auto", "cuda", "cpu"] = "auto"
     metrics_port: int | None = Field(None, ge=1, le=65535)  # Prometheus metrics; None: off
 
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.lease_seconds)
+
     def retry_policy(self) -> RetryPolicy:
         from storage.retry import RetryPolicy
 
@@ -176,6 +180,21 @@ class GuildDefaults(BaseModel):
         return value
 
 
+class BotSettings(BaseModel):
+    """How the Discord bot judges, delivers and talks."""
+
+    model_config = {"extra": "forbid"}
+
+    min_words: int = Field(3, ge=1)  # shorter replies are skipped: the classifier cannot judge them
+    other_language_confidence: float = Field(0.5, ge=0, le=1)  # skip a reply identified as another language this surely
+    delivery_poll_seconds: float = Field(1.0, gt=0)  # how often the bot looks for suggestions ready to DM
+    delivery_max_attempts: int = Field(5, ge=1)  # DM attempts on Discord 5xx/429 before giving up
+    delivery_retry_base_seconds: float = Field(5.0, ge=0)  # backoff after the first failed DM, doubled per attempt
+    alert_on_crisis: bool = True  # tell the guild's alert channel about crisis seeker posts
+    sync_commands: bool = True  # sync slash commands on start (off for sharded followers)
+    status_activity: str = "kinder replies"
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment: PARTNER_<KEY>, nested keys as PARTNER_<SECTION>__<KEY>."""
 
@@ -193,6 +212,7 @@ class Settings(BaseSettings):
     rewriter: RewriterSettings = RewriterSettings()
     queue: QueueSettings = QueueSettings()
     guild_defaults: GuildDefaults = GuildDefaults()
+    bot: BotSettings = BotSettings()
 
     @field_validator("data_dir")
     @classmethod

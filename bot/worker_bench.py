@@ -10,13 +10,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.rewrite_task import TASK, RewriteTask, rewrite_job_key
+from bot.rewrite_task import RewriteTask
 from partner_model.rewriter.inference import Rewriter
 from storage import migrate
 from storage.clock import SystemClock
 from storage.engine import make_engine
 from storage.models import Decision, ScoredReply
 from storage.queue import JobQueue
+from storage.replies import REWRITE_TASK, rewrite_job_key
 from storage.worker import Worker
 
 # Jobs per batch size: two full batches, so one warm batch is timed at least.
@@ -61,8 +62,8 @@ def measure_worker(rewriter: Rewriter, pairs: list[tuple[str, str]], batch_sizes
                 s.flush()
                 ids = [r.id for r in replies]
             for reply_id in ids:
-                queue.enqueue(TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id))
-            worker = Worker(queue, {TASK: task}, f"bench-{size}", batch_size=size)
+                queue.enqueue(REWRITE_TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id))
+            worker = Worker(queue, {REWRITE_TASK: task}, f"bench-{size}", batch_size=size)
             start = time.perf_counter()
             done = 0
             while done < jobs:

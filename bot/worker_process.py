@@ -13,14 +13,14 @@ import socket
 import subprocess
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 
-from bot.rewrite_task import TASK, RewriteTask
+from bot.rewrite_task import RewriteTask
 from bot.settings import Settings
 from storage.clock import Clock, SystemClock
 from storage.engine import make_engine
 from storage.queue import JobQueue, JobWaiter
+from storage.replies import REWRITE_TASK
 from storage.worker import BatchReport, Worker
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def build_rewrite_task(settings: Settings, engine_url: str, clock: Clock, device
         return Rewriter.load(path or settings.rewriter.adapter_dir, models.lm_dir, scorer, embedder, config, device)
 
     q = settings.queue
-    queue = JobQueue(engine, clock, q.retry_policy(), timedelta(seconds=q.lease_seconds))
+    queue = JobQueue(engine, clock, q.retry_policy(), q.lease())
     return RewriteTask(engine, clock, load, settings.rewriter.suggestions), queue
 
 
@@ -92,7 +92,8 @@ def run_worker_process(
 
     base_id = f"{socket.gethostname()}-{os.getpid()}"
     workers = [
-        Worker(queue, {TASK: task}, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch) for i in range(concurrency)
+        Worker(queue, {REWRITE_TASK: task}, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch)
+        for i in range(concurrency)
     ]
 
     def stop(signum: int, _frame: object) -> None:

@@ -76,6 +76,7 @@ class EditKind(enum.StrEnum):
 
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
+    SENDING = "sending"  # claimed for sending: never sent again, even if the bot dies mid-send
     SENT = "sent"
     DM_CLOSED = "dm_closed"  # Discord 50007: recorded, never retried
     FAILED = "failed"

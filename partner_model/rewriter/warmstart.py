@@ -31,7 +31,7 @@ class WarmStartConfig:
     position_weight: float = 1.0  # position cross-entropy beside the sentence NLL
     # Share of the sample reserved for sentences carrying emotional reactions or explorations, which
     # the data has far fewer of than interpretations (self-disclosure) but which suit short edits.
-    er_ex_share: float = 0.6
+    er_ex_share: float = 0.8
     max_prompt_tokens: int = 256  # longer examples are skipped: they cost the most and edit the least
     seed: int = 7
     max_steps: int | None = None

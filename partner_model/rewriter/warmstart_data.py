@@ -19,7 +19,7 @@ from partner_model.text import sentence_spans
 # A sentence counts as empathic when annotated rationales cover at least this share of it.
 RATIONALE_COVERAGE = 0.5
 # Sentences outside these word counts make poor targets (fragments, or whole paragraphs).
-MIN_WORDS, MAX_WORDS = 3, 40
+MIN_WORDS, MAX_WORDS = 3, 30
 
 
 @dataclass(frozen=True)

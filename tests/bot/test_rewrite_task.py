@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.rewrite_task import RewriteTask, rewrite_job_key
+from bot.rewrite_task import RewriteTask
 from bot.settings import normalise_database_url
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import Suggestion
@@ -20,6 +20,7 @@ from storage.engine import make_engine
 from storage.models import Delivery, Job, JobStatus, ModelStatus, ModelVersion
 from storage.models import Suggestion as Row
 from storage.queue import JobQueue
+from storage.replies import rewrite_job_key
 from storage.worker import Worker
 from tests.factories import NOW, scored_reply
 

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.rewrite_task import TASK, rewrite_job_key
 from bot.worker_process import spawn_worker_child
 from storage import migrate
 from storage.clock import SystemClock
 from storage.engine import make_engine
 from storage.models import Job, JobStatus
 from storage.queue import JobQueue
+from storage.replies import REWRITE_TASK, rewrite_job_key
 from tests.factories import scored_reply
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,9 @@ def test_the_child_worker_runs_nicer_drains_the_queue_and_stops_on_sigterm(tmp_p
         s.add(reply)
         s.flush()
         reply_id = reply.id
-    JobQueue(engine, SystemClock()).enqueue(TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id))
+    JobQueue(engine, SystemClock()).enqueue(
+        REWRITE_TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id)
+    )
     child = spawn_worker_child(extra_env={"PARTNER_DATABASE_URL": url, "PARTNER_QUEUE__POLL_INTERVAL_SECONDS": "0.2"})
     try:
         assert os.getpriority(os.PRIO_PROCESS, child.pid) > os.getpriority(os.PRIO_PROCESS, 0)

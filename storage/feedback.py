@@ -1,0 +1,89 @@
+"""Clicks on suggestion DMs, and sentences flagged out of future suggestions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import BlockedSentence, Feedback, FeedbackAction, ScoredReply, Suggestion
+from storage.trends import add_to_rollup
+
+
+@dataclass(frozen=True)
+class SuggestedReply:
+    """The reply a DM was about, and (for per-suggestion buttons) one of its suggestions."""
+
+    scored_reply_id: int
+    recipient_id: int
+    guild_id: int
+    channel_id: int
+    suggestion_id: int | None = None
+    rank: int | None = None
+    sentence: str | None = None
+    new_response: str | None = None
+
+
+def suggested_reply(session: Session, scored_reply_id: int) -> SuggestedReply | None:
+    reply = session.get(ScoredReply, scored_reply_id)
+    if reply is None:
+        return None
+    return SuggestedReply(reply.id, reply.responder_id, reply.guild_id, reply.channel_id)
+
+
+def suggestion(session: Session, suggestion_id: int) -> SuggestedReply | None:
+    row = session.execute(
+        select(Suggestion, ScoredReply).join(ScoredReply).where(Suggestion.id == suggestion_id)
+    ).first()
+    if row is None:
+        return None
+    s, reply = row
+    return SuggestedReply(
+        reply.id, reply.responder_id, reply.guild_id, reply.channel_id, s.id, s.rank, s.sentence, s.new_response
+    )
+
+
+def record_feedback(
+    session: Session,
+    target: SuggestedReply,
+    user_id: int,
+    action: FeedbackAction,
+    now: datetime,
+    time_zone: str,
+    edited_text: str | None = None,
+    flag_reason: str | None = None,
+) -> int:
+    """One row per click; the first acceptance of a reply's suggestions counts in the trends."""
+    first_accept = action in (FeedbackAction.ACCEPT, FeedbackAction.EDIT) and not session.scalar(
+        select(Feedback.id).where(
+            Feedback.scored_reply_id == target.scored_reply_id,
+            Feedback.action.in_([FeedbackAction.ACCEPT, FeedbackAction.EDIT]),
+        )
+    )
+    row = Feedback(
+        scored_reply_id=target.scored_reply_id,
+        suggestion_id=target.suggestion_id,
+        guild_id=target.guild_id,
+        user_id=user_id,
+        action=action,
+        edited_text=edited_text,
+        flag_reason=flag_reason,
+        created_at=now,
+    )
+    session.add(row)
+    if first_accept:
+        add_to_rollup(session, target.guild_id, target.channel_id, now, time_zone, accepted=1)
+    session.flush()
+    return row.id
+
+
+def block_sentence(session: Session, key: str, sentence: str, guild_id: int | None, reason: str, now: datetime) -> bool:
+    """Never suggest this sentence again; False when it was already blocked."""
+    if session.scalar(select(BlockedSentence.id).where(BlockedSentence.sentence_key == key)):
+        return False
+    session.add(
+        BlockedSentence(sentence_key=key, sentence=sentence, guild_id=guild_id, reason=reason[:300], created_at=now)
+    )
+    return True

@@ -1,0 +1,56 @@
+"""Bot tests: the real bot (create_bot) on SimCord, the real shipped classifier, a fresh migrated
+database per test, and a ManualClock the tests move for caps, cooldowns and retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.app import BotServices, PartnerBot, create_bot
+from bot.settings import Settings, load_settings
+from storage import migrate
+from storage.clock import ManualClock
+from storage.engine import make_engine
+from storage.queue import JobQueue
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture(scope="session")
+def shipped_scorer(real_encoder_dir: Path):
+    from bot.commands.score import load_scorer
+
+    return load_scorer()
+
+
+@pytest.fixture
+def bot_engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'bot.db'}")
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def bot_settings() -> Settings:
+    return load_settings()
+
+
+@pytest.fixture
+def services(bot_engine: Engine, clock: ManualClock, shipped_scorer, bot_settings: Settings) -> BotServices:
+    queue = JobQueue(bot_engine, clock, bot_settings.queue.retry_policy(), bot_settings.queue.lease())
+    return BotServices(engine=bot_engine, clock=clock, scorer=shipped_scorer, queue=queue)
+
+
+@pytest.fixture
+def simcord_bot(bot_settings: Settings, services: BotServices) -> PartnerBot:
+    return create_bot(bot_settings, services)

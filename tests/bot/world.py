@@ -1,0 +1,145 @@
+"""A support server on SimCord, and the steps tests repeat: members post, the worker runs, time moves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import discord
+from simcord.builders import ChannelHandle, GuildHandle
+from simcord.env import Env
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.app import BotServices
+from storage.clock import ManualClock
+from storage.models import Delivery, EditKind, ScoredReply
+from storage.queue import ClaimedJob
+from storage.replies import REWRITE_TASK, NewSuggestion, queue_delivery, rewrite_inputs, store_suggestions
+from storage.worker import JobResult, Worker
+
+SEEKER_POST = (
+    "I've been feeling really alone since I moved to a new city for work. "
+    "I don't know anyone and the weekends are the worst."
+)
+LOW_REPLY = "Just go out more and join a club."
+OTHER_LOW_REPLY = "You should download a few apps and go to events."
+EMPATHIC_REPLY = (
+    "I'm so sorry you're feeling this lonely, that sounds really hard. Moving somewhere new can be so "
+    "isolating. What do you usually do on weekends?"
+)
+CRISIS_POST = "I can't do this anymore. I keep thinking about killing myself and I have the pills here."
+
+
+@dataclass
+class World:
+    env: Env
+    guild: GuildHandle
+    forum: ChannelHandle
+    text: ChannelHandle
+    alerts: ChannelHandle
+    moderator: object
+    seeker: object
+    responder: object
+    listener: object  # has the exempt "Trained listener" role
+    listener_role: object
+
+
+async def build_world(env: Env, shadow: bool = False) -> World:
+    guild = env.create_guild(name="Peer Support")
+    forum = guild.create_forum_channel("support-forum")
+    text = guild.create_text_channel("support-chat")
+    alerts = guild.create_text_channel("mod-alerts")
+    mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
+    listener_role = guild.create_role("Trained listener")
+    moderator = guild.add_member(env.create_user("mod"), roles=[mods])
+    seeker = guild.add_member(env.create_user("sam"))
+    responder = guild.add_member(env.create_user("riley"))
+    listener = guild.add_member(env.create_user("lee"), roles=[listener_role])
+    result = await moderator.slash(text, "empathy setup", watch=forum, alert_channel=alerts, shadow=shadow)
+    assert result.ephemeral, result
+    await moderator.slash(text, "empathy setup", watch=text, exempt_role=listener_role)
+    return World(env, guild, forum, text, alerts, moderator, seeker, responder, listener, listener_role)
+
+
+async def forum_post(env: Env, forum: ChannelHandle, author: object, title: str, content: str) -> ChannelHandle:
+    """A member opens a forum post: as on Discord, the starter message's id is the thread's id."""
+    backend = env.backend
+    starter = backend.prepare_message(forum.id, author.id, content)
+    thread = backend.create_thread(forum.id, title, author.id, message_id=starter.id, broadcast=False)
+    starter.channel_id = thread.id
+    backend.commit_message(starter, broadcast=False)
+    backend.announce_thread_create(thread)
+    backend.announce_message_create(starter)
+    await env.settle()
+    return ChannelHandle(env, forum.guild, thread)
+
+
+class StoredSuggestions:
+    """The worker's side in bot tests: two fixed suggestions per reply, stored through the same
+    storage calls the real rewrite task uses (one test runs the real rewriter end to end)."""
+
+    def __init__(self, services: BotServices) -> None:
+        self.services = services
+
+    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
+        ids = [int(job.payload["scored_reply_id"]) for job in jobs]
+        with Session(self.services.engine) as session:
+            inputs = rewrite_inputs(session, ids)
+
+        def writer(job: ClaimedJob, reply_id: int):
+            def write(session: Session) -> None:
+                text = inputs[reply_id].response_text
+                now = self.services.clock.now()
+                store_suggestions(
+                    session,
+                    reply_id,
+                    job.id,
+                    "test",
+                    now,
+                    [
+                        NewSuggestion(
+                            1, EditKind.INSERT, 0, "That sounds so lonely.", f"That sounds so lonely. {text}", {}
+                        ),
+                        NewSuggestion(
+                            2, EditKind.INSERT, 1, "How are you holding up?", f"{text} How are you holding up?", {}
+                        ),
+                    ],
+                )
+                queue_delivery(session, reply_id, now)
+
+            return write
+
+        return [
+            writer(job, reply_id) if reply_id in inputs else (lambda _session: None)
+            for job, reply_id in zip(jobs, ids, strict=True)
+        ]
+
+
+def run_worker(services: BotServices, handler=None) -> int:
+    worker = Worker(services.queue, {REWRITE_TASK: handler or StoredSuggestions(services)}, "test-worker", batch_size=8)
+    done = 0
+    while (n := worker.run_once()) > 0:
+        done += n
+    return done
+
+
+async def advance(env: Env, clock: ManualClock, seconds: float) -> None:
+    """Move the bot's clock and SimCord's together (the delivery loop sleeps on SimCord's)."""
+    clock.advance(timedelta(seconds=seconds))
+    await env.advance_time(seconds)
+
+
+def replies(services: BotServices) -> list[ScoredReply]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(ScoredReply).order_by(ScoredReply.id)))
+
+
+def deliveries(services: BotServices) -> list[Delivery]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+def dms(world: World, member: object) -> list[discord.Message]:
+    """What the bot sent to this member privately."""
+    return [m for m in member.user.dm_channel.history() if m.author.bot]
