@@ -48,10 +48,10 @@ def decide(facts: DecisionFacts) -> tuple[Decision, str]:
         return Decision.SHADOW, f"{low}; shadow mode: scored only"
     if facts.dms_today >= facts.daily_cap:
         return Decision.CAPPED, f"{low}; daily cap of {facts.daily_cap} suggestion DMs reached"
-    if facts.minutes_since_last_dm is not None and facts.minutes_since_last_dm < facts.cooldown_minutes:
-        return Decision.CAPPED, f"{low}; cooldown: last suggestion {facts.minutes_since_last_dm:.0f} min ago"
     if facts.dm_in_conversation_today:
         return Decision.CAPPED, f"{low}; already one suggestion DM for this conversation today"
+    if facts.minutes_since_last_dm is not None and facts.minutes_since_last_dm < facts.cooldown_minutes:
+        return Decision.CAPPED, f"{low}; cooldown: last suggestion {facts.minutes_since_last_dm:.0f} min ago"
     return Decision.QUEUED, low
 
 

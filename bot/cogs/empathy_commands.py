@@ -332,10 +332,16 @@ class CheckModal(discord.ui.Modal, title="Check a draft reply"):
         super().__init__()
         self.cog = cog
         self.seeker = discord.ui.TextInput(
-            label="The post you are answering", style=discord.TextStyle.paragraph, max_length=CHECK_TEXT_LIMIT
+            label="The post you are answering",
+            custom_id="partner:check:seeker",
+            style=discord.TextStyle.paragraph,
+            max_length=CHECK_TEXT_LIMIT,
         )
         self.draft = discord.ui.TextInput(
-            label="Your draft reply", style=discord.TextStyle.paragraph, max_length=CHECK_TEXT_LIMIT
+            label="Your draft reply",
+            custom_id="partner:check:draft",
+            style=discord.TextStyle.paragraph,
+            max_length=CHECK_TEXT_LIMIT,
         )
         self.add_item(self.seeker)
         self.add_item(self.draft)

@@ -138,6 +138,7 @@ class EditModal(discord.ui.Modal, title="Edit the suggestion"):
         self.target = target
         self.text = discord.ui.TextInput(
             label="Your reply, as you would send it",
+            custom_id="partner:edit:text",
             style=discord.TextStyle.paragraph,
             default=(target.new_response or "")[:EDITED_TEXT_LIMIT],
             max_length=EDITED_TEXT_LIMIT,
@@ -161,7 +162,11 @@ class FlagModal(discord.ui.Modal, title="Flag this suggestion"):
         super().__init__()
         self.target = target
         self.reason = discord.ui.TextInput(
-            label="What is wrong with it?", style=discord.TextStyle.paragraph, max_length=300, required=False
+            label="What is wrong with it?",
+            custom_id="partner:flag:reason",
+            style=discord.TextStyle.paragraph,
+            max_length=300,
+            required=False,
         )
         self.add_item(self.reason)
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.app import BotServices
 from storage.clock import ManualClock
-from storage.models import Delivery, EditKind, ScoredReply
+from storage.models import Delivery, EditKind, Feedback, ScoredReply
 from storage.queue import ClaimedJob
 from storage.replies import REWRITE_TASK, NewSuggestion, queue_delivery, rewrite_inputs, store_suggestions
 from storage.worker import JobResult, Worker
@@ -124,10 +124,15 @@ def run_worker(services: BotServices, handler=None) -> int:
     return done
 
 
+# SimCord time needed for the delivery loop to run a few rounds; moving it by hours would run
+# thousands of rounds, so longer moves go to the bot's clock (caps, cooldowns, retries) only.
+DELIVERY_ROUNDS_SECONDS = 3.0
+
+
 async def advance(env: Env, clock: ManualClock, seconds: float) -> None:
-    """Move the bot's clock and SimCord's together (the delivery loop sleeps on SimCord's)."""
+    """Move the bot's clock, then let the delivery loop run."""
     clock.advance(timedelta(seconds=seconds))
-    await env.advance_time(seconds)
+    await env.advance_time(min(seconds, DELIVERY_ROUNDS_SECONDS))
 
 
 def replies(services: BotServices) -> list[ScoredReply]:
@@ -141,5 +146,25 @@ def deliveries(services: BotServices) -> list[Delivery]:
 
 
 def dms(world: World, member: object) -> list[discord.Message]:
-    """What the bot sent to this member privately."""
-    return [m for m in member.user.dm_channel.history() if m.author.bot]
+    """The suggestion DMs the bot sent this member (not its answers to button clicks)."""
+    return [
+        m
+        for m in member.user.dm_channel.history()
+        if m.author.bot and m.embeds and m.embeds[0].title == "A suggestion for your reply"
+    ]
+
+
+def feedback_rows(services: BotServices) -> list[Feedback]:
+    with Session(services.engine, expire_on_commit=False) as session:
+        return list(session.scalars(select(Feedback).order_by(Feedback.id)))
+
+
+async def suggestion_dm(
+    world: World, services: BotServices, clock: ManualClock, reply: str = LOW_REPLY
+) -> discord.Message:
+    """Seeker posts in the forum, the responder replies with little empathy, the worker runs, the DM arrives."""
+    thread = await forum_post(world.env, world.forum, world.seeker, "so lonely", SEEKER_POST)
+    await world.responder.send(thread, reply)
+    run_worker(services)
+    await advance(world.env, clock, 2)
+    return dms(world, world.responder)[-1]
