@@ -14,6 +14,7 @@ from bot.commands.bench import bench
 from bot.commands.common import state
 from bot.commands.db import db_app
 from bot.commands.rewrite import rewrite
+from bot.commands.run import demo, run
 from bot.commands.score import evaluate_app, score
 from bot.commands.setup import setup
 from bot.commands.train import train_app
@@ -27,6 +28,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(setup)
+app.command()(run)
+app.command()(demo)
 app.command()(score)
 app.command()(rewrite)
 app.add_typer(train_app, name="train")

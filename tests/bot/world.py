@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import BotServices
+from bot.demo import open_forum_post as forum_post
 from storage.clock import ManualClock
 from storage.models import Delivery, EditKind, Feedback, ScoredReply
 from storage.queue import ClaimedJob
@@ -60,19 +61,6 @@ async def build_world(env: Env, shadow: bool = False) -> World:
     assert result.ephemeral, result
     await moderator.slash(text, "empathy setup", watch=text, exempt_role=listener_role)
     return World(env, guild, forum, text, alerts, moderator, seeker, responder, listener, listener_role)
-
-
-async def forum_post(env: Env, forum: ChannelHandle, author: object, title: str, content: str) -> ChannelHandle:
-    """A member opens a forum post: as on Discord, the starter message's id is the thread's id."""
-    backend = env.backend
-    starter = backend.prepare_message(forum.id, author.id, content)
-    thread = backend.create_thread(forum.id, title, author.id, message_id=starter.id, broadcast=False)
-    starter.channel_id = thread.id
-    backend.commit_message(starter, broadcast=False)
-    backend.announce_thread_create(thread)
-    backend.announce_message_create(starter)
-    await env.settle()
-    return ChannelHandle(env, forum.guild, thread)
 
 
 class StoredSuggestions:
