@@ -1,0 +1,41 @@
+"""`partner-bot run` without a token and `partner-bot demo` end to end with the real models."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
+
+
+def test_run_without_a_token_names_the_variable_and_the_demo() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "PARTNER_DISCORD_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True, env=environment, timeout=120
+    )
+    assert result.returncode == 2
+    assert "PARTNER_DISCORD_TOKEN" in result.stderr and "partner-bot demo" in result.stderr
+
+
+@pytest.mark.slow
+def test_demo_replays_exchanges_through_the_whole_pipeline() -> None:
+    result = _cli("demo", "--limit", "4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
+    assert out.count("Seeker:") == 4
+    # The fourth exchange is low in empathy: its supporter gets the DM with suggestions and clicks.
+    assert "--- DM to the supporter" in out and "1 · " in out and "[Use 1]" in out
+    assert "--- the supporter clicks 'Use 1' -> Thank you!" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("demo: 4 replies;") and "1 DMs sent, 1 suggestions used" in summary
