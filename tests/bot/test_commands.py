@@ -11,8 +11,12 @@ from bot.app import BotServices
 from storage.clock import ManualClock
 from storage.models import Feedback, MemberPreference, ScoredReply, TrendRollup
 from tests.bot.world import LOW_REPLY, SEEKER_POST, build_world, forum_post, replies, suggestion_dm
+from tests.conftest import BACKENDS
 
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = [
+    pytest.mark.simcord(settle_timeout=60),
+    pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True),
+]
 
 
 async def test_members_cannot_run_moderator_commands(simcord_env: Env, services: BotServices) -> None:

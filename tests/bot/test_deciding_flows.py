@@ -20,8 +20,12 @@ from tests.bot.world import (
     replies,
     run_worker,
 )
+from tests.conftest import BACKENDS
 
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = [
+    pytest.mark.simcord(settle_timeout=60),
+    pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True),
+]
 
 
 async def test_crisis_post_gets_no_dm_and_alerts_moderators_once(

@@ -11,8 +11,12 @@ from bot.settings import Settings
 from storage.clock import ManualClock
 from storage.models import DeliveryStatus
 from tests.bot.world import LOW_REPLY, SEEKER_POST, advance, build_world, deliveries, dms, forum_post, run_worker
+from tests.conftest import BACKENDS
 
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = [
+    pytest.mark.simcord(settle_timeout=60),
+    pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True),
+]
 
 
 async def _queued_reply(world, services: BotServices) -> None:

@@ -16,8 +16,12 @@ from storage.clock import ManualClock
 from storage.members import is_opted_out
 from storage.models import BlockedSentence, FeedbackAction
 from tests.bot.world import build_world, dms, feedback_rows, suggestion_dm
+from tests.conftest import BACKENDS
 
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = [
+    pytest.mark.simcord(settle_timeout=60),
+    pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True),
+]
 
 
 async def test_use_records_acceptance_and_returns_the_text(

@@ -22,8 +22,12 @@ from tests.bot.world import (
     replies,
     run_worker,
 )
+from tests.conftest import BACKENDS
 
-pytestmark = pytest.mark.simcord(settle_timeout=60)
+pytestmark = [
+    pytest.mark.simcord(settle_timeout=60),
+    pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True),
+]
 
 
 async def test_text_channel_reply_pairs_with_the_message_it_answers(

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.rewrite_task import TASK, rewrite_job_key
 from bot.settings import load_settings
 from bot.worker_process import build_rewrite_task
 from partner_model.safety import sentence_problems
@@ -16,6 +15,7 @@ from storage import migrate
 from storage.clock import ManualClock
 from storage.engine import make_engine
 from storage.models import Delivery, Job, JobStatus, Suggestion
+from storage.replies import REWRITE_TASK, rewrite_job_key
 from storage.worker import Worker
 from tests.factories import NOW, scored_reply
 
@@ -39,8 +39,8 @@ def test_a_low_empathy_reply_gets_three_stored_suggestions_and_a_pending_dm(tmp_
         s.add(reply)
         s.flush()
         reply_id = reply.id
-    queue.enqueue(TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id))
-    assert Worker(queue, {TASK: task}, "real", batch_size=4).run_once() == 1
+    queue.enqueue(REWRITE_TASK, {"scored_reply_id": reply_id}, unique_key=rewrite_job_key(reply_id))
+    assert Worker(queue, {REWRITE_TASK: task}, "real", batch_size=4).run_once() == 1
     with Session(queue.engine) as s:
         assert s.scalar(select(Job.status)) == JobStatus.DONE
         rows = s.scalars(select(Suggestion).order_by(Suggestion.rank)).all()
