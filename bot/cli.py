@@ -15,9 +15,11 @@ from bot.commands.common import state
 from bot.commands.db import db_app
 from bot.commands.rewrite import rewrite
 from bot.commands.run import demo, run
+from bot.commands.scheduler import scheduler
 from bot.commands.score import evaluate_app, score
 from bot.commands.setup import setup
 from bot.commands.train import train_app
+from bot.commands.trends import trends
 from bot.commands.worker import worker
 
 app = typer.Typer(
@@ -36,6 +38,8 @@ app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
 app.command()(worker)
 app.command()(bench)
+app.command()(scheduler)
+app.command()(trends)
 app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[

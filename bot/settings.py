@@ -195,6 +195,30 @@ class BotSettings(BaseModel):
     status_activity: str = "kinder replies"
 
 
+class ScheduleSettings(BaseModel):
+    """When scheduled work is queued (cron expressions, UTC). Workers do the work."""
+
+    model_config = {"extra": "forbid"}
+
+    retrain_cron: str = "0 4 * * mon"  # feedback retraining, weekly
+    retention_cron: str = "30 3 * * *"  # purge texts past their guild's retention, daily
+    reaper_minutes: int = Field(5, ge=1)  # requeue jobs whose worker stopped renewing its lease
+    digest_cron: str | None = None  # weekly digest to moderators, e.g. "0 9 * * mon"; None: off
+
+    @field_validator("retrain_cron", "retention_cron", "digest_cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"expected a crontab expression such as '0 4 * * mon', got {value!r}: {exc}") from exc
+        return value
+
+
 class Settings(BaseSettings):
     """Everything configurable. Environment: PARTNER_<KEY>, nested keys as PARTNER_<SECTION>__<KEY>."""
 
@@ -213,6 +237,7 @@ class Settings(BaseSettings):
     queue: QueueSettings = QueueSettings()
     guild_defaults: GuildDefaults = GuildDefaults()
     bot: BotSettings = BotSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @field_validator("data_dir")
     @classmethod

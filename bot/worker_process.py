@@ -15,7 +15,9 @@ import sys
 import threading
 from pathlib import Path
 
+from bot.maintenance_tasks import RetentionPurge, StalledJobReaper
 from bot.rewrite_task import RewriteTask
+from bot.scheduler import REAPER_TASK, RETENTION_TASK
 from bot.settings import Settings
 from storage.clock import Clock, SystemClock
 from storage.engine import make_engine
@@ -91,9 +93,13 @@ def run_worker_process(
             metrics.queue(queue)
 
     base_id = f"{socket.gethostname()}-{os.getpid()}"
+    handlers = {
+        REWRITE_TASK: task,
+        RETENTION_TASK: RetentionPurge(clock),
+        REAPER_TASK: StalledJobReaper(queue),
+    }
     workers = [
-        Worker(queue, {REWRITE_TASK: task}, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch)
-        for i in range(concurrency)
+        Worker(queue, handlers, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch) for i in range(concurrency)
     ]
 
     def stop(signum: int, _frame: object) -> None:

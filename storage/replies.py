@@ -15,6 +15,7 @@ from storage.models import (
     Delivery,
     DeliveryStatus,
     EditKind,
+    Feedback,
     Job,
     JobStatus,
     ScoredReply,
@@ -39,6 +40,20 @@ def cancel_rewrite_jobs(session: Session, reply_ids: list[int], now: datetime) -
         .where(Job.unique_key.in_([rewrite_job_key(i) for i in reply_ids]), Job.status == JobStatus.QUEUED)
         .values(status=JobStatus.CANCELLED, finished_at=now, updated_at=now)
     ).rowcount
+
+
+def clear_texts(session: Session, reply_ids: list[int], now: datetime) -> None:
+    """Remove every text derived from these replies' messages: the reply and seeker post, the suggested
+    full replies (they contain the member's words) and edited replies from feedback."""
+    if not reply_ids:
+        return
+    session.execute(
+        update(ScoredReply)
+        .where(ScoredReply.id.in_(reply_ids))
+        .values(response_text=None, seeker_text=None, updated_at=now)
+    )
+    session.execute(update(Suggestion).where(Suggestion.scored_reply_id.in_(reply_ids)).values(new_response=""))
+    session.execute(update(Feedback).where(Feedback.scored_reply_id.in_(reply_ids)).values(edited_text=None))
 
 
 @dataclass(frozen=True)
@@ -142,10 +157,9 @@ def purge_message(session: Session, message_id: int, now: datetime) -> tuple[int
         )
     )
     cancelled = 0
+    clear_texts(session, [reply.id for reply in replies], now)
     for reply in replies:
-        reply.response_text = None
-        reply.seeker_text = None
-        reply.updated_at = now
+        session.refresh(reply)
         cancel_rewrite_jobs(session, [reply.id], now)
         cancelled += session.execute(
             update(Delivery)

@@ -27,6 +27,7 @@ def run() -> None:
 
     from bot.app import create_bot, load_services
     from bot.commands.common import state
+    from bot.scheduler import Scheduler, triggers
     from bot.worker_process import spawn_worker_child
     from partner_model.base_models import BaseModelError, encoder_path, lm_path
     from storage import migrate
@@ -43,12 +44,15 @@ def run() -> None:
     migrate.upgrade(services.engine)
     child = spawn_worker_child(state.config)
     log.info("worker child started (pid %s)", child.pid)
+    scheduler = Scheduler(services.queue, services.clock, triggers(config.schedule))
+    scheduler.start()
     bot = create_bot(config, services)
     try:
         bot.run(config.discord_token.get_secret_value(), log_handler=None)
     except discord.LoginFailure:
         fail("Discord refused the token: check PARTNER_DISCORD_TOKEN (Bot tab of the developer portal).")
     finally:
+        scheduler.shutdown()
         child.terminate()
         try:
             child.wait(WORKER_STOP_TIMEOUT_S)

@@ -1,0 +1,41 @@
+"""Handlers for the scheduled housekeeping jobs the worker runs: retention purge and the reaper."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+
+from storage.clock import Clock
+from storage.queue import ClaimedJob, JobQueue
+from storage.retention import purge_expired_texts
+from storage.worker import JobResult
+
+log = logging.getLogger(__name__)
+
+
+class RetentionPurge:
+    """Clears texts past their guild's retention (scores and trends stay), in the job's transaction."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
+        def purge(session: Session) -> None:
+            purged = purge_expired_texts(session, self.clock.now())
+            log.info("retention purge: texts of %s replies removed", purged)
+
+        # One purge covers every due job of the batch; the others only complete.
+        return [purge] + [lambda _session: None for _ in jobs[1:]]
+
+
+class StalledJobReaper:
+    """Queues again (or marks dead) the jobs whose worker stopped renewing its lease."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.queue = queue
+
+    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
+        reaped = self.queue.reap_expired()
+        log.info("reaper: %s stalled jobs handled", reaped)
+        return [lambda _session: None for _ in jobs]
