@@ -13,6 +13,7 @@ import typer
 from bot.commands.bench import bench
 from bot.commands.common import state
 from bot.commands.db import db_app
+from bot.commands.models import models_app, retrain
 from bot.commands.rewrite import rewrite
 from bot.commands.run import demo, run
 from bot.commands.scheduler import scheduler
@@ -40,6 +41,8 @@ app.command()(worker)
 app.command()(bench)
 app.command()(scheduler)
 app.command()(trends)
+app.command()(retrain)
+app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 
 ConfigOption = Annotated[

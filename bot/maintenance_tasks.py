@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -38,4 +42,27 @@ class StalledJobReaper:
     def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
         reaped = self.queue.reap_expired()
         log.info("reaper: %s stalled jobs handled", reaped)
+        return [lambda _session: None for _ in jobs]
+
+
+class RetrainInChild:
+    """The scheduled retraining: `partner-bot retrain` in a child process at low priority, so neither the
+    worker's rewriting nor the bot ever shares a process with training."""
+
+    def __init__(self, config_file: Path | None, niceness: int, timeout_s: float) -> None:
+        self.config_file = config_file
+        self.niceness = niceness
+        self.timeout_s = timeout_s
+
+    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
+        command = [sys.executable, "-m", "bot.cli"]
+        if self.config_file is not None:
+            command += ["--config", str(self.config_file)]
+        command.append("retrain")
+        niceness = self.niceness
+        finished = subprocess.run(command, preexec_fn=lambda: os.nice(niceness), timeout=self.timeout_s, check=False)
+        if finished.returncode != 0:
+            error = RuntimeError(f"partner-bot retrain exited with {finished.returncode}")
+            return [error for _ in jobs]
+        # One round covers every retrain job of the batch.
         return [lambda _session: None for _ in jobs]

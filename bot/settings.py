@@ -195,6 +195,29 @@ class BotSettings(BaseModel):
     status_activity: str = "kinder replies"
 
 
+class RetrainSettings(BaseModel):
+    """Reward-weighted retraining of the rewriter from supporters' feedback."""
+
+    model_config = {"extra": "forbid"}
+
+    min_examples: int = Field(8, ge=1)  # fewer usable feedback rows: the round is skipped, with the reason logged
+    accept_weight: float = Field(1.0, ge=0)  # a suggestion used as it was
+    edit_weight: float = Field(2.0, ge=0)  # the member's own edit of a suggestion: the strongest signal
+    flag_weight: float = Field(0.0, ge=0)  # flagged suggestions teach nothing to imitate
+    empathy_bonus: float = Field(0.5, ge=0)  # weight *= 1 + bonus * max(0, empathy gain of the edit) / 6
+    epochs: int = Field(3, ge=1)
+    eval_data: Path | None = None  # EPITOME-format CSV for candidate vs active; None: the project's own samples
+    eval_limit: int = Field(16, ge=1)  # low-empathy replies evaluated
+    empathy_tolerance: float = Field(0.1, ge=0)  # candidate may trail the active version's empathy change by this
+    perplexity_tolerance: float = Field(0.05, ge=0)  # ... and exceed its perplexity by this share
+    models_dir: Path | None = None  # where retrained adapters go; None: <data_dir>/models
+
+    @field_validator("eval_data", "models_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
+
 class ScheduleSettings(BaseModel):
     """When scheduled work is queued (cron expressions, UTC). Workers do the work."""
 
@@ -238,6 +261,7 @@ class Settings(BaseSettings):
     guild_defaults: GuildDefaults = GuildDefaults()
     bot: BotSettings = BotSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    retrain: RetrainSettings = RetrainSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -15,9 +15,9 @@ import sys
 import threading
 from pathlib import Path
 
-from bot.maintenance_tasks import RetentionPurge, StalledJobReaper
+from bot.maintenance_tasks import RetentionPurge, RetrainInChild, StalledJobReaper
 from bot.rewrite_task import RewriteTask
-from bot.scheduler import REAPER_TASK, RETENTION_TASK
+from bot.scheduler import REAPER_TASK, RETENTION_TASK, RETRAIN_TASK
 from bot.settings import Settings
 from storage.clock import Clock, SystemClock
 from storage.engine import make_engine
@@ -81,6 +81,7 @@ def run_worker_process(
     concurrency: int,
     metrics_port: int | None,
     idle_exit_s: float | None = None,
+    config_file: Path | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT: finish the batches in hand, then return."""
     clock = SystemClock()
@@ -97,6 +98,7 @@ def run_worker_process(
         REWRITE_TASK: task,
         RETENTION_TASK: RetentionPurge(clock),
         REAPER_TASK: StalledJobReaper(queue),
+        RETRAIN_TASK: RetrainInChild(config_file, CHILD_NICENESS, RETRAIN_TIMEOUT_S),
     }
     workers = [
         Worker(queue, handlers, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch) for i in range(concurrency)
@@ -127,6 +129,9 @@ def run_worker_process(
     queue.engine.dispose()
     log.info("worker %s stopped", base_id)
 
+
+# A retraining round that takes longer than this is stopped and counts as a failed attempt.
+RETRAIN_TIMEOUT_S = 4 * 3600.0
 
 # Niceness added to the embedded worker: the model may use every core, the bot's event loop comes first.
 CHILD_NICENESS = 10

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import BlockedSentence, Feedback, FeedbackAction, ScoredReply, Suggestion
+from storage.models import BlockedSentence, Feedback, FeedbackAction, GuildSettings, ScoredReply, Suggestion
 from storage.trends import add_to_rollup
 
 
@@ -87,3 +87,53 @@ def block_sentence(session: Session, key: str, sentence: str, guild_id: int | No
         BlockedSentence(sentence_key=key, sentence=sentence, guild_id=guild_id, reason=reason[:300], created_at=now)
     )
     return True
+
+
+@dataclass(frozen=True)
+class TrainingFeedback:
+    """One click usable for retraining: the conversation, the suggestion and what the member did."""
+
+    feedback_id: int
+    action: str
+    seeker_text: str
+    response_text: str
+    edit_kind: str
+    position: int
+    sentence: str
+    edited_text: str | None
+
+
+def training_feedback(session: Session, since: datetime | None) -> tuple[list[TrainingFeedback], dict[str, int]]:
+    """Feedback since a time, only from guilds that opted in to training and only while the texts are
+    still held (retention, deletion and forget-me remove them). Also counts of what was left out."""
+    query = (
+        select(Feedback, Suggestion, ScoredReply, GuildSettings.training_opt_in)
+        .join(Suggestion, Feedback.suggestion_id == Suggestion.id)
+        .join(ScoredReply, Feedback.scored_reply_id == ScoredReply.id)
+        .outerjoin(GuildSettings, GuildSettings.guild_id == ScoredReply.guild_id)
+        .where(Feedback.action.in_([FeedbackAction.ACCEPT, FeedbackAction.EDIT, FeedbackAction.FLAG]))
+        .order_by(Feedback.id)
+    )
+    if since is not None:
+        query = query.where(Feedback.created_at > since)
+    rows, skipped = [], {"not_opted_in": 0, "texts_gone": 0}
+    for feedback, suggestion, reply, opted_in in session.execute(query):
+        if not opted_in:
+            skipped["not_opted_in"] += 1
+            continue
+        if reply.seeker_text is None or reply.response_text is None:
+            skipped["texts_gone"] += 1
+            continue
+        rows.append(
+            TrainingFeedback(
+                feedback.id,
+                feedback.action,
+                reply.seeker_text,
+                reply.response_text,
+                suggestion.edit_kind,
+                suggestion.position,
+                suggestion.sentence,
+                feedback.edited_text,
+            )
+        )
+    return rows, skipped

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.common import fail, settings
+from bot.commands.common import fail, settings, state
 
 
 def worker(
@@ -36,6 +36,7 @@ def worker(
             concurrency,
             metrics_port or config.queue.metrics_port,
             idle_exit,
+            state.config,
         )
     except (BaseModelError, RuntimeError) as exc:
         fail(str(exc))

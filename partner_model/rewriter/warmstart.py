@@ -63,17 +63,28 @@ def select_examples(built: list[WarmStartExample], policy: RewriterPolicy, confi
     return chosen
 
 
-def batch_loss(policy: RewriterPolicy, rows: list[Sequence], position_weight: float) -> tuple[torch.Tensor, dict]:
+def batch_loss(
+    policy: RewriterPolicy, rows: list[Sequence], position_weight: float, weights: list[float] | None = None
+) -> tuple[torch.Tensor, dict]:
+    """Sentence NLL plus position cross-entropy. Unweighted: NLL per token over the batch; with
+    weights (feedback retraining): each row's per-token NLL and position loss weighted by its weight."""
     ids, mask = right_padded(rows, policy.end_id)
     hidden = policy.hidden_states(ids, mask)
     totals, counts = sentence_log_probs(hidden, rows, policy.token_logits)
-    nll = -(totals.sum() / counts.sum())
     position_losses = []
     for i, row in enumerate(rows):
         action_logits = policy.action_logits(hidden[i], row.prompt)
         target = torch.tensor(policy.action_index(row.prompt, row.kind, row.position), device=action_logits.device)
         position_losses.append(nn.functional.cross_entropy(action_logits.unsqueeze(0), target.unsqueeze(0)))
-    position_loss = torch.stack(position_losses).mean()
+    positions = torch.stack(position_losses)
+    if weights is None:
+        nll = -(totals.sum() / counts.sum())
+        position_loss = positions.mean()
+    else:
+        w = torch.tensor(weights, dtype=totals.dtype, device=totals.device)
+        w = w / w.sum()
+        nll = -(w * totals / counts.clamp(min=1)).sum()
+        position_loss = (w * positions).sum()
     return nll + position_weight * position_loss, {"nll": nll.item(), "position": position_loss.item()}
 
 

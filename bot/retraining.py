@@ -1,0 +1,179 @@
+"""One feedback retraining round (`partner-bot retrain`, or the scheduled job): feedback since the
+active version -> weighted examples -> RWR fine-tuning of the active adapter -> the candidate and the
+active version evaluated side by side -> promoted only when not worse, else left for a moderator."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from bot.settings import Settings
+from storage.clock import Clock
+from storage.feedback import TrainingFeedback, training_feedback
+from storage.model_versions import active_since, active_version, add_version, promote, record_training_run
+from storage.models import FeedbackAction, ModelKind, RunStatus, TrainingRun
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RoundResult:
+    status: str  # skipped | promoted | candidate | failed
+    reason: str
+    version: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def feedback_weight(row: TrainingFeedback, settings: Settings) -> float:
+    weights = {
+        FeedbackAction.ACCEPT: settings.retrain.accept_weight,
+        FeedbackAction.EDIT: settings.retrain.edit_weight,
+        FeedbackAction.FLAG: settings.retrain.flag_weight,
+    }
+    return weights.get(FeedbackAction(row.action), 0.0)
+
+
+def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any) -> list[Any]:
+    """Weighted RWR examples; an edit's target is the member's own sentence when it is a one-sentence
+    edit of the reply, else the suggestion they started from."""
+    from partner_model.rewriter.edits import Edit, EditKind
+    from partner_model.rewriter.feedback_training import FeedbackExample, edit_from_text
+    from partner_model.text import split_sentences
+
+    examples = []
+    for row in rows:
+        weight = feedback_weight(row, settings)
+        if weight <= 0:
+            continue
+        sentences = split_sentences(row.response_text)
+        edit = Edit(EditKind(row.edit_kind), row.position, row.sentence)
+        if row.action == FeedbackAction.EDIT and row.edited_text:
+            edit = edit_from_text(sentences, row.edited_text) or edit
+        before, after = scorer.score([(row.seeker_text, row.response_text), (row.seeker_text, edit.apply(sentences))])
+        gain = max(0, after.total - before.total)
+        weight *= 1 + settings.retrain.empathy_bonus * gain / 6
+        examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight))
+    return examples
+
+
+def evaluation_items(settings: Settings) -> list[tuple[str, list[str]]]:
+    from partner_model.empathy.data import read_epitome_csv
+    from partner_model.rewriter.evaluate import low_empathy
+    from partner_model.samples import SAMPLE_EXCHANGES
+    from partner_model.text import split_sentences
+
+    if settings.retrain.eval_data is not None:
+        pairs = [(e.seeker, e.response) for e in low_empathy(read_epitome_csv(settings.retrain.eval_data))]
+    else:
+        pairs = list(SAMPLE_EXCHANGES)
+    return [(seeker, split_sentences(response)) for seeker, response in pairs[: settings.retrain.eval_limit]]
+
+
+def not_worse(candidate: dict[str, float], active: dict[str, float], settings: Settings) -> tuple[bool, str]:
+    """The promotion rule: empathy change and perplexity within their tolerances of the active version's.
+
+    >>> from bot.settings import load_settings
+    >>> candidate, active = {"empathy_change": 1.0, "perplexity": 30.0}, {"empathy_change": 1.05, "perplexity": 29.0}
+    >>> not_worse(candidate, active, load_settings())
+    (True, 'empathy change 1.000 vs 1.050, perplexity 30.0 vs 29.0')
+    """
+    tolerance = settings.retrain
+    ok = candidate["empathy_change"] >= active["empathy_change"] - tolerance.empathy_tolerance and candidate[
+        "perplexity"
+    ] <= active["perplexity"] * (1 + tolerance.perplexity_tolerance)
+    summary = (
+        f"empathy change {candidate['empathy_change']:.3f} vs {active['empathy_change']:.3f}, "
+        f"perplexity {candidate['perplexity']:.1f} vs {active['perplexity']:.1f}"
+    )
+    return ok, summary
+
+
+def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on_step: Any = None) -> RoundResult:
+    from bot.commands.rewrite import load_rewriter
+    from bot.commands.score import load_scorer
+    from partner_model.base_models import lm_path
+    from partner_model.embedding import SentenceEmbedder
+    from partner_model.rewriter import evaluate as ev
+    from partner_model.rewriter.feedback_training import FeedbackTrainConfig, retrain
+    from partner_model.rewriter.lm_scoring import BaseLMScorer
+    from partner_model.rewriter.policy import best_device, load, save
+
+    started = clock.now()
+    active = active_version(engine, ModelKind.REWRITER)
+    parent_dir = Path(active.path) if active else settings.rewriter.adapter_dir
+    parent_name = active.version if active else "shipped"
+    with Session(engine) as session:
+        rows, left_out = training_feedback(session, active_since(session, ModelKind.REWRITER))
+    scorer = load_scorer()
+    examples = build_examples(rows, settings, scorer)
+    counts = {"feedback_rows": len(rows), "examples": len(examples), **left_out}
+    params = {"parent": parent_name, "epochs": settings.retrain.epochs}
+
+    def finish(status: RunStatus, reason: str, metrics: dict | None = None, version_id: int | None = None) -> None:
+        with Session(engine) as session, session.begin():
+            record_training_run(
+                session,
+                TrainingRun(
+                    kind=ModelKind.REWRITER,
+                    status=status,
+                    model_version_id=version_id,
+                    parent_version=parent_name,
+                    command=command,
+                    params=params,
+                    metrics=metrics or {},
+                    data_counts=counts,
+                    reason=reason,
+                    started_at=started,
+                    finished_at=clock.now(),
+                ),
+            )
+
+    if len(examples) < settings.retrain.min_examples:
+        reason = f"too little feedback: {len(examples)} usable examples, {settings.retrain.min_examples} needed"
+        log.info("retraining skipped: %s (%s)", reason, counts)
+        finish(RunStatus.SKIPPED, reason)
+        return RoundResult("skipped", reason, counts=counts)
+
+    policy = load(parent_dir, lm_path(settings.models.lm_dir), trainable=True, device=best_device())
+    info = retrain(policy, examples, FeedbackTrainConfig(epochs=settings.retrain.epochs), on_step)
+    version = f"rewriter-{started:%Y%m%d-%H%M%S}"
+    out_dir = (settings.retrain.models_dir or settings.data_dir / "models") / version
+    save(policy, out_dir)
+    del policy
+
+    items = evaluation_items(settings)
+    judge = load_scorer("judge")
+    embedder = SentenceEmbedder.load(settings.models.encoder_dir)
+    base = BaseLMScorer.load(settings.models.lm_dir)
+    figures = {}
+    for name, folder in (("active", parent_dir), ("candidate", out_dir)):
+        rewrites = ev.rewriter_system(load_rewriter(folder, scorer, embedder))(items)
+        figures[name] = ev.metrics(items, rewrites, judge, scorer, base, embedder)
+    ok, summary = not_worse(figures["candidate"], figures["active"], settings)
+    metrics = {"candidate": figures["candidate"], "active": figures["active"], "training": info["history"][-1]}
+    with Session(engine) as session, session.begin():
+        row = add_version(
+            session,
+            ModelKind.REWRITER,
+            version,
+            str(out_dir),
+            parent_name if active else None,
+            metrics,
+            counts,
+            clock.now(),
+        )
+        if ok:
+            promote(session, ModelKind.REWRITER, version, clock.now())
+        version_id = row.id
+    status, reason = (
+        ("promoted", f"not worse: {summary}") if ok else ("candidate", f"worse: {summary}; waits for `models promote`")
+    )
+    log.info("retraining: %s %s (%s)", version, status, reason)
+    finish(RunStatus.SUCCEEDED, reason, metrics, version_id)
+    return RoundResult(status, reason, version, metrics, counts)

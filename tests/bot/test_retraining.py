@@ -1,0 +1,123 @@
+"""Feedback retraining: which feedback counts, the skip path, versions, promote and rollback with a
+running rewrite task following them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.retraining import build_examples, run_round
+from bot.rewrite_task import RewriteTask
+from bot.settings import Settings
+from storage.clock import ManualClock
+from storage.feedback import record_feedback, suggestion, training_feedback
+from storage.guilds import update_guild
+from storage.model_versions import VersionError, add_version, promote, rollback
+from storage.models import EditKind, FeedbackAction, ModelKind, ModelStatus, ModelVersion, RunStatus, TrainingRun
+from storage.models import Suggestion as SuggestionRow
+from storage.replies import NewSuggestion, store_suggestions
+from tests.bot.conftest import START
+from tests.conftest import BACKENDS
+from tests.factories import scored_reply
+
+pytestmark = pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)
+
+
+def _feedback(engine: Engine, settings: Settings, guild: int, opted_in: bool, action: FeedbackAction, n: int) -> None:
+    from bot.app import storage_defaults
+
+    with Session(engine) as session, session.begin():
+        update_guild(session, guild, storage_defaults(settings), START, {"training_opt_in": opted_in})
+        for i in range(n):
+            reply = scored_reply(
+                guild_id=guild,
+                message_id=guild * 1000 + i,
+                seeker_text="I moved to a new city and I feel so alone on weekends.",
+                response_text="Join a club. It helps.",
+            )
+            session.add(reply)
+            session.flush()
+            store_suggestions(
+                session,
+                reply.id,
+                None,
+                "test",
+                START,
+                [
+                    NewSuggestion(
+                        1,
+                        EditKind.INSERT,
+                        0,
+                        "Weekends alone in a new city sound hard.",
+                        "Weekends alone in a new city sound hard. Join a club. It helps.",
+                        {},
+                    )
+                ],
+            )
+            session.flush()
+            suggestion_id = session.scalars(
+                select(SuggestionRow.id).where(SuggestionRow.scored_reply_id == reply.id)
+            ).one()
+            target = suggestion(session, suggestion_id)
+            edited = "Join a club. That must feel lonely. It helps." if action == FeedbackAction.EDIT else None
+            record_feedback(session, target, reply.responder_id, action, START, "UTC", edited_text=edited)
+
+
+def test_only_opted_in_guilds_feedback_trains(bot_engine: Engine, bot_settings: Settings, shipped_scorer) -> None:
+    _feedback(bot_engine, bot_settings, guild=1, opted_in=True, action=FeedbackAction.EDIT, n=2)
+    _feedback(bot_engine, bot_settings, guild=2, opted_in=False, action=FeedbackAction.ACCEPT, n=3)
+    with Session(bot_engine) as session:
+        rows, left_out = training_feedback(session, None)
+    assert len(rows) == 2 and left_out == {"not_opted_in": 3, "texts_gone": 0}
+    [example, _] = build_examples(rows, bot_settings, shipped_scorer)
+    # The member's own sentence is the target, weighted as an edit (2.0) or more with an empathy gain.
+    assert example.edit.sentence == "That must feel lonely." and example.edit.position == 1
+    assert example.weight >= bot_settings.retrain.edit_weight
+
+
+def test_too_little_feedback_skips_the_round_with_a_reason(bot_engine: Engine, bot_settings: Settings) -> None:
+    _feedback(bot_engine, bot_settings, guild=1, opted_in=True, action=FeedbackAction.ACCEPT, n=2)
+    result = run_round(bot_settings, bot_engine, ManualClock(START), "test")
+    assert result.status == "skipped" and "2 usable examples, 8 needed" in result.reason
+    with Session(bot_engine) as session:
+        [run] = session.scalars(select(TrainingRun)).all()
+    assert run.status == RunStatus.SKIPPED and run.reason == result.reason
+
+
+def test_promote_and_rollback_and_the_running_task_follows(bot_engine: Engine) -> None:
+    loaded: list[str | None] = []
+
+    class Loaded:
+        def __init__(self, path) -> None:
+            self.version = str(path)
+
+    def load(path):
+        loaded.append(str(path) if path else None)
+        return Loaded(path)
+
+    clock = ManualClock(START)
+    task = RewriteTask(bot_engine, clock, load, 3)
+    with Session(bot_engine) as session, session.begin():
+        add_version(session, ModelKind.REWRITER, "v1", "/m/v1", None, {}, {}, clock.now())
+        add_version(session, ModelKind.REWRITER, "v2", "/m/v2", "v1", {}, {}, clock.now())
+        promote(session, ModelKind.REWRITER, "v1", clock.now())
+    task.refresh()
+    clock.advance(timedelta(minutes=1))
+    with Session(bot_engine) as session, session.begin():
+        promote(session, ModelKind.REWRITER, "v2", clock.now())
+    task.refresh()
+    with Session(bot_engine) as session, session.begin():
+        assert rollback(session, ModelKind.REWRITER, clock.now()).version == "v1"
+    task.refresh()
+    assert loaded == [None, "/m/v1", "/m/v2", "/m/v1"]
+    with Session(bot_engine) as session, session.begin():
+        statuses = dict(session.execute(select(ModelVersion.version, ModelVersion.status)).all())
+        assert statuses == {"v1": ModelStatus.ACTIVE, "v2": ModelStatus.REJECTED}
+        rollback(session, ModelKind.REWRITER, clock.now())  # v1 had no parent: back to the shipped adapter
+    task.refresh()
+    assert loaded[-1] is None
+    with Session(bot_engine) as session, pytest.raises(VersionError):
+        rollback(session, ModelKind.REWRITER, clock.now())
