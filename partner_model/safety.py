@@ -93,7 +93,8 @@ HARMFUL = {
         r"\b(?:cutting|hurting\s+yourself|self[-\s]?harm|burning\s+yourself|starving\s+yourself|overdosing)\b"
         r".{0,40}\b(?:help|valid|quick|painless|release|control|distract)\w*",
         r"\b(?:try|tried)\s+(?:self[-\s]?harm|ending\s+your\s+life|cutting)\b",
-        r"\b(?:take|swallow)\s+all\s+(?:the\s+)?pills\b",
+        r"\b(?:take|swallow)\s+(?:all|every)\s+(?:of\s+)?(?:the\s+|your\s+|those\s+)?(?:pills|meds|tablets)\b",
+        r"\bsleep\s+forever\b",
         r"\bstop\s+eating\b",
         r"\byou\s+deserve\s+(?:to\s+feel\s+)?(?:this\s+)?pain\b",
         r"\b(?:drink|get\s+(?:drunk|wasted|high))\b.{0,30}\b(?:forget|help|tonight)\b",
@@ -102,6 +103,8 @@ HARMFUL = {
     "threat": _patterns(r"\bi(?:'ll|\s+will)\s+(?:find|kill|hurt)\s+you\b"),
     "contempt": _patterns(
         r"\beveryone\s+hates\s+you\b",
+        r"\bnobody\s+likes\s+you\b",
+        r"\bpathetic\s+loser\b",
         r"\bnobody\s+cares\s+about\s+your\b",
         r"\byou(?:'re|\s+are)\s+(?:a\s+)?"
         r"(?:pathetic|worthless|disgusting)\b",
