@@ -1,7 +1,8 @@
 """`partner-bot bench`: speed and memory figures side by side with their reference points.
 
-Benchmarks print figures; tests never time anything. Sections so far: the classifier against an
-EPITOME-sized model, rewrite latency, worker throughput; end-to-end and memory arrive with the bot.
+Benchmarks print figures; tests never time anything. Sections: the classifier against an
+EPITOME-sized model, rewrite latency, worker throughput, message-to-DM latency through SimCord, and
+the peak memory of a bot and a worker process.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import typer
 from bot.commands.common import err, fail, settings
 from bot.commands.score import load_scorer
 
-SECTIONS = ("classifier", "rewriter", "worker")
+SECTIONS = ("classifier", "rewriter", "worker", "e2e", "memory")
+# Low-empathy replies timed end to end (each waits for its rewrite and DM).
+E2E_MESSAGES = 8
 
 
 def bench(
@@ -31,11 +34,12 @@ def bench(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(help="pairs taken from --data.")] = 64,
-    only: Annotated[str, typer.Option(help="comma-separated sections: classifier, rewriter, worker.")] = ",".join(
-        SECTIONS
-    ),
+    only: Annotated[
+        str, typer.Option(help="comma-separated sections: classifier, rewriter, worker, e2e, memory.")
+    ] = ",".join(SECTIONS),
 ) -> None:
-    """Benchmark table: classifier against an EPITOME-sized model, rewrite latency, worker jobs/s."""
+    """Benchmark table: classifier against an EPITOME-sized model, rewrite latency, worker jobs/s,
+    message-to-DM latency through SimCord, peak memory of bot and worker."""
     import torch
 
     from partner_model.empathy.data import DataFormatError, read_epitome_csv
@@ -64,6 +68,17 @@ def bench(
             result["classifier"] = {**measure(scorer, pairs), "model_version": scorer.version}
     if "rewriter" in wanted or "worker" in wanted:
         _rewriter_sections(result, wanted, pairs, scorer)
+    if "e2e" in wanted:
+        from bot.bench_e2e import measure_e2e
+
+        low = [pair for pair, score in zip(pairs, scorer.score(pairs), strict=True) if score.total <= 1]
+        with err.status(f"timing message-to-DM through SimCord ({min(len(low), E2E_MESSAGES)} replies)"):
+            result["e2e"] = measure_e2e(settings(), low[:E2E_MESSAGES])
+    if "memory" in wanted:
+        from bot.bench_e2e import measure_memory
+
+        with err.status("peak memory of a bot process and a worker process"):
+            result["memory"] = measure_memory(pairs[:8])
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -122,6 +137,11 @@ def _print_table(result: dict[str, Any]) -> None:
     if (w := result.get("worker")) and "skipped" not in w:
         for key, value in w.items():
             table.add_row(f"worker jobs/s ({key.replace('_', ' ')})", f"{value:.2f}", "", "")
+    if (e := result.get("e2e")) and "skipped" not in e:
+        table.add_row("message to DM p50 / p95 (s)", f"{e['p50_s']:.2f} / {e['p95_s']:.2f}", "5.00 p95 target", "")
+    if m := result.get("memory"):
+        table.add_row("peak RSS bot (MB)", f"{m['bot_mb']:.0f}", "600 target", "")
+        table.add_row("peak RSS worker (MB)", f"{m['worker_mb']:.0f}", "1500 target", "")
     Console().print(table)
     if c := result.get("classifier"):
         typer.echo(f"classifier speed-up vs EPITOME-size (the smaller ratio): {c['speedup_vs_epitome']:.1f}x")
