@@ -8,8 +8,23 @@ from pathlib import Path
 
 import pytest
 
-# The contract's commands that exist so far (DESIGN.md section 6); later issues extend this list.
-EXISTING_COMMANDS = ["setup", "db", "score", "rewrite", "train", "evaluate", "bench"]
+# The command-line contract of DESIGN.md section 6: every command exists.
+EXISTING_COMMANDS = [
+    "setup",
+    "run",
+    "worker",
+    "demo",
+    "score",
+    "rewrite",
+    "train",
+    "retrain",
+    "models",
+    "scheduler",
+    "evaluate",
+    "bench",
+    "db",
+    "trends",
+]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess[str]:
@@ -28,6 +43,9 @@ def test_help_lists_the_commands_and_is_quick() -> None:
     db_help = run_cli("db", "--help")
     for sub in ("upgrade", "downgrade", "current"):
         assert sub in db_help.stdout
+    models_help = run_cli("models", "--help")
+    for sub in ("list", "promote", "rollback"):
+        assert sub in models_help.stdout
 
 
 def test_db_upgrade_downgrade_upgrade_and_current(empty_database_url: str) -> None:
