@@ -75,7 +75,7 @@ def bot_intents() -> discord.Intents:
     return intents
 
 
-class PartnerBot(commands.Bot):
+class PartnerBot(commands.AutoShardedBot):
     def __init__(self, settings: Settings, services: BotServices) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -83,6 +83,8 @@ class PartnerBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             help_command=None,
             activity=discord.CustomActivity(name=settings.bot.status_activity),
+            shard_count=settings.bot.shard_count,
+            shard_ids=settings.bot.shard_ids,
         )
         self.settings = settings
         self.services = services

@@ -192,6 +192,8 @@ class BotSettings(BaseModel):
     delivery_retry_base_seconds: float = Field(5.0, ge=0)  # backoff after the first failed DM, doubled per attempt
     alert_on_crisis: bool = True  # tell the guild's alert channel about crisis seeker posts
     sync_commands: bool = True  # sync slash commands on start (off for sharded followers)
+    shard_count: int = Field(1, ge=1)  # total shards of the bot across all its processes
+    shard_ids: list[int] | None = None  # the shards this process runs; None: all of them
     status_activity: str = "kinder replies"
 
 
