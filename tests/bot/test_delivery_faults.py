@@ -73,3 +73,16 @@ async def test_pending_dm_goes_out_once_after_a_restart(
     await advance(simcord_env, clock, 2)
     assert len(dms(world, world.responder)) == 1
     assert [d.status for d in deliveries(services)] == [DeliveryStatus.SENT]
+
+
+async def test_rate_limited_send_is_retried_and_sent_once(
+    simcord_env: Env, services: BotServices, clock: ManualClock, bot_settings: Settings
+) -> None:
+    world = await build_world(simcord_env)
+    await _queued_reply(world, services)
+    simcord_env.inject_error("POST", "/channels/*/messages", status=429, message="You are being rate limited.", times=1)
+    await advance(simcord_env, clock, 2)
+    await advance(simcord_env, clock, bot_settings.bot.delivery_retry_base_seconds + 1)
+    [delivery] = deliveries(services)
+    assert delivery.status == DeliveryStatus.SENT
+    assert len(dms(world, world.responder)) == 1
