@@ -15,6 +15,7 @@ from partner_model.rewriter.policy import PolicyConfig, best_device, load, save
 from partner_model.rewriter.rewards import RewardWeights
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
 from partner_model.rewriter.warmstart_data import build_examples, counts
+from partner_model.safety import crisis_signals
 from partner_model.text import split_sentences
 
 # RL prompts: replies low in empathy (where an edit matters most) with a few sentences to edit.
@@ -57,9 +58,13 @@ def run_warmstart(
 
 
 def rl_prompts(train_csv: Path) -> list[rl.RLPrompt]:
+    """Low-empathy replies to edit. Seeker posts with crisis signals are left out: the product never
+    rewrites replies to them (moderators are alerted instead), so the policy need not learn them."""
     prompts = []
     for example in read_epitome_csv(train_csv):
         sentences = split_sentences(example.response)
+        if crisis_signals(example.seeker):
+            continue
         if example.total <= RL_MAX_TOTAL and 1 <= len(sentences) <= RL_MAX_SENTENCES:
             prompts.append(rl.RLPrompt(example.seeker, sentences))
     return prompts
