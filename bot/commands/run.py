@@ -15,7 +15,7 @@ from bot.commands.common import err, fail, settings
 log = logging.getLogger(__name__)
 
 NO_TOKEN = (
-    "no Discord token: set PARTNER_DISCORD_TOKEN (or put discord_token in a secrets directory). "
+    "no Discord token: set PARTNER_DISCORD_TOKEN (or a file partner_discord_token in the secrets directory). "
     "To see the bot work without one, run `partner-bot demo`."
 )
 WORKER_STOP_TIMEOUT_S = 30.0
