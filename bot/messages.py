@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from storage.deliveries import DueDelivery, SuggestionView
+from storage.deliveries import DueDelivery
 
 # Discord limits: embed description 4096, field value 1024, whole embed 6000 characters.
 FIELD_LIMIT = 1024
@@ -68,10 +68,22 @@ def rationale_words(response: str, details: dict[str, Any]) -> list[str]:
     return found
 
 
-def edit_label(suggestion: SuggestionView) -> str:
-    if suggestion.edit_kind == "insert":
-        return f"Insert before sentence {suggestion.position + 1}"
-    return f"Replace sentence {suggestion.position + 1}"
+def edit_label(kind: str, position: int) -> str:
+    """How an edit reads to a person.
+
+    >>> edit_label("insert", 0), edit_label("replace", 2)
+    ('Insert before sentence 1', 'Replace sentence 3')
+    """
+    return f"Insert before sentence {position + 1}" if kind == "insert" else f"Replace sentence {position + 1}"
+
+
+def suggestion_field(
+    rank: int, kind: str, position: int, sentence: str, new_response: str, room: int
+) -> tuple[str, str]:
+    """(name, value) of an embed field showing one suggestion: the edit, the new sentence, the full text."""
+    header = f"{rank} · {edit_label(kind, position)}"
+    line = f"New sentence: **{discord.utils.escape_markdown(clip(sentence, 300))}**\n"
+    return header, line + copyable(new_response, min(FIELD_LIMIT, room - len(header)) - len(line))
 
 
 def suggestion_embed(delivery: DueDelivery, guild_name: str) -> discord.Embed:
@@ -88,11 +100,9 @@ def suggestion_embed(delivery: DueDelivery, guild_name: str) -> discord.Embed:
         colour=discord.Colour.teal(),
     )
     budget = (6000 - len(embed.title or "") - len(embed.description or "")) // max(1, len(delivery.suggestions))
-    for suggestion in delivery.suggestions:
-        header = f"{suggestion.rank} · {edit_label(suggestion)}"
-        sentence = f"New sentence: **{discord.utils.escape_markdown(clip(suggestion.sentence, 300))}**\n"
-        room = min(FIELD_LIMIT, budget - len(header)) - len(sentence)
-        embed.add_field(name=header, value=sentence + copyable(suggestion.new_response, room), inline=False)
+    for s in delivery.suggestions:
+        name, value = suggestion_field(s.rank, s.edit_kind, s.position, s.sentence, s.new_response, budget)
+        embed.add_field(name=name, value=value, inline=False)
     embed.set_footer(text="Only you can see this message. partner-bot never posts for you.")
     return embed
 

@@ -190,6 +190,7 @@ class BotSettings(BaseModel):
     delivery_poll_seconds: float = Field(1.0, gt=0)  # how often the bot looks for suggestions ready to DM
     delivery_max_attempts: int = Field(5, ge=1)  # DM attempts on Discord 5xx/429 before giving up
     delivery_retry_base_seconds: float = Field(5.0, ge=0)  # backoff after the first failed DM, doubled per attempt
+    check_wait_seconds: float = Field(30.0, gt=0)  # /empathy check waits this long for a worker's suggestions
     alert_on_crisis: bool = True  # tell the guild's alert channel about crisis seeker posts
     sync_commands: bool = True  # sync slash commands on start (off for sharded followers)
     shard_count: int = Field(1, ge=1)  # total shards of the bot across all its processes

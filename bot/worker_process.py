@@ -15,10 +15,12 @@ import sys
 import threading
 from pathlib import Path
 
+from bot.check_task import CheckTask
 from bot.maintenance_tasks import RetentionPurge, RetrainInChild, StalledJobReaper
 from bot.rewrite_task import RewriteTask
 from bot.scheduler import REAPER_TASK, RETENTION_TASK, RETRAIN_TASK
 from bot.settings import Settings
+from storage.checks import CHECK_TASK
 from storage.clock import Clock, SystemClock
 from storage.engine import make_engine
 from storage.queue import JobQueue, JobWaiter
@@ -99,6 +101,7 @@ def run_worker_process(
         RETENTION_TASK: RetentionPurge(clock),
         REAPER_TASK: StalledJobReaper(queue),
         RETRAIN_TASK: RetrainInChild(config_file, CHILD_NICENESS, RETRAIN_TIMEOUT_S),
+        CHECK_TASK: CheckTask(task),
     }
     workers = [
         Worker(queue, handlers, f"{base_id}-{i}", batch_size=batch, on_batch=on_batch) for i in range(concurrency)

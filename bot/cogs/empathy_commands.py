@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from typing import Any
 
 import discord
@@ -15,9 +16,10 @@ from discord.ext import commands
 
 from bot.app import PartnerBot
 from bot.charts import trends_png
-from bot.messages import missing_in_words, rationale_words, score_lines
+from bot.messages import missing_in_words, rationale_words, score_lines, suggestion_field
 from partner_model.judgeable import skip_reason
 from partner_model.safety import crisis_signals
+from storage.checks import CHECK_TASK, drop_check, take_check_result
 from storage.guilds import GuildConfig, Watched, update_guild
 from storage.members import forget_member, member_data, set_opted_out
 from storage.model_versions import active_version
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 WatchableChannel = discord.TextChannel | discord.ForumChannel
 CHECK_TEXT_LIMIT = 4000
+CHECK_POLL_SECONDS = 0.25  # how often /empathy check looks for the worker's answer
 
 NOTICE = (
     "**About partner-bot in this channel.** Replies here are read by partner-bot, which scores how "
@@ -324,7 +327,32 @@ class EmpathyCommands(commands.GroupCog, group_name="empathy", group_description
         if found:
             lines += ["", "Empathic parts: " + "; ".join(found)]
         embed = discord.Embed(title="Your draft", description="\n".join(lines)[:4096], colour=discord.Colour.teal())
+        if missing:
+            await self._add_suggestions(embed, seeker[:CHECK_TEXT_LIMIT], draft[:CHECK_TEXT_LIMIT])
         await interaction.followup.send(embed=embed, ephemeral=True)
+
+    async def _add_suggestions(self, embed: discord.Embed, seeker: str, draft: str) -> None:
+        """Ask a worker for suggestions through the queue; the job (with the draft) is deleted as soon
+        as its answer is read, or when the wait is over."""
+        queue = self.bot.services.queue
+        job_id = await asyncio.to_thread(queue.enqueue, CHECK_TASK, {"seeker": seeker, "draft": draft})
+        deadline = time.monotonic() + self.bot.settings.bot.check_wait_seconds
+        result = None
+        while time.monotonic() < deadline:
+            result = await self.bot.db(take_check_result, job_id)
+            if result.finished:
+                break
+            await asyncio.sleep(CHECK_POLL_SECONDS)
+        if result is None or not result.finished:
+            await self.bot.db(drop_check, job_id)
+            embed.add_field(name="Suggestions", value="The rewriter is busy right now; try again in a minute.")
+            return
+        if not result.suggestions:
+            embed.add_field(name="Suggestions", value="No suggestion passed the safety filter this time.")
+        room = (6000 - len(embed.description or "")) // max(1, len(result.suggestions))
+        for rank, s in enumerate(result.suggestions, start=1):
+            name, value = suggestion_field(rank, s["kind"], s["position"], s["sentence"], s["new_response"], room)
+            embed.add_field(name=name, value=value, inline=False)
 
 
 class CheckModal(discord.ui.Modal, title="Check a draft reply"):

@@ -53,9 +53,16 @@ def clock() -> ManualClock:
     return ManualClock(START)
 
 
+# /empathy check waits this long for a worker; tests without one should not wait the default 30 s.
+CHECK_WAIT_SECONDS = 3.0
+
+
 @pytest.fixture
 def bot_settings() -> Settings:
-    return load_settings()
+    settings = load_settings()
+    return settings.model_copy(
+        update={"bot": settings.bot.model_copy(update={"check_wait_seconds": CHECK_WAIT_SECONDS})}
+    )
 
 
 @pytest.fixture

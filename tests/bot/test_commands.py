@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from simcord.env import Env
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.app import BotServices
+from bot.check_task import CheckTask
+from bot.rewrite_task import RewriteTask
+from storage.checks import CHECK_TASK
 from storage.clock import ManualClock
-from storage.models import Feedback, MemberPreference, ScoredReply, TrendRollup
+from storage.models import Feedback, Job, MemberPreference, ScoredReply, TrendRollup
+from storage.queue import JobWaiter
+from storage.worker import Worker
+from tests.bot.test_rewrite_task import ScriptedRewriter
 from tests.bot.world import LOW_REPLY, SEEKER_POST, build_world, forum_post, replies, suggestion_dm
 from tests.conftest import BACKENDS
 
@@ -85,15 +93,31 @@ async def test_seeker_forget_me_removes_replies_to_their_posts(simcord_env: Env,
     assert replies(services) == []
 
 
-async def test_check_modal_scores_a_draft_without_storing_it(simcord_env: Env, services: BotServices) -> None:
+async def test_check_modal_scores_a_draft_and_suggests_without_storing_it(
+    simcord_env: Env, services: BotServices
+) -> None:
     world = await build_world(simcord_env)
-    shown = await world.responder.slash(world.text, "empathy check")
-    result = await world.responder.submit_modal(
-        shown, {"partner:check:seeker": SEEKER_POST, "partner:check:draft": LOW_REPLY}
-    )
-    description = result.response.embeds[0].description
-    assert "Total: 0/6" in description and "Emotional reactions" in description
+    task = RewriteTask(services.engine, services.clock, lambda _path: ScriptedRewriter("test"), 3)
+    worker = Worker(services.queue, {CHECK_TASK: CheckTask(task)}, "check-worker", batch_size=4)
+    waiter = JobWaiter(services.engine, 0.05)
+    thread = threading.Thread(target=worker.run, args=(waiter,), daemon=True)
+    thread.start()
+    try:
+        shown = await world.responder.slash(world.text, "empathy check")
+        result = await world.responder.submit_modal(
+            shown, {"partner:check:seeker": SEEKER_POST, "partner:check:draft": LOW_REPLY}
+        )
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+        waiter.close()
+    embed = result.response.embeds[0]
+    assert result.ephemeral and "Total: 0/6" in embed.description and "Emotional reactions" in embed.description
+    assert [f.name for f in embed.fields][:2] == ["1 · Insert before sentence 1", "2 · Insert before sentence 1"]
+    assert "That sounds hard (0)." in embed.fields[0].value
     assert replies(services) == []
+    with Session(services.engine) as session:  # the draft went to the worker in a job, and is gone
+        assert session.scalar(select(func.count()).select_from(Job)) == 0
 
 
 async def test_check_empathy_menu_on_ones_own_reply(simcord_env: Env, services: BotServices) -> None:
