@@ -34,15 +34,10 @@ class Watched:
 
 
 @dataclass(frozen=True)
-class GuildConfig:
+class GuildConfig(GuildDefaults):
+    """A guild's settings: the defaults' fields with its own values, plus what setup adds."""
+
     guild_id: int
-    low_empathy_threshold: int
-    shadow_mode: bool
-    retention_days: int
-    training_opt_in: bool
-    time_zone: str
-    dm_daily_cap: int
-    dm_cooldown_minutes: int
     moderator_role_id: int | None = None
     alert_channel_id: int | None = None
     configured: bool = False  # False: nobody ran setup, nothing is watched

@@ -72,11 +72,16 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 @pytest.fixture(scope="session", params=BACKENDS)
 def migrated_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """One migrated database per backend for the whole run."""
+    yield from migrated_database(request.param, tmp_path_factory.mktemp("db"))
+
+
+def migrated_database(backend: str, folder: Path) -> Iterator[Engine]:
+    """A migrated engine on a new SQLite file in folder or a throwaway PostgreSQL database."""
     from bot.settings import normalise_database_url
 
     name = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'partner.db'}"
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'partner.db'}"
     else:
         name, url = _create_postgres_database()
     engine = make_engine(normalise_database_url(url))

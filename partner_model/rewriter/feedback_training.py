@@ -23,7 +23,7 @@ from partner_model.rewriter.batching import Sequence
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import encode_continuation, encode_prompt
-from partner_model.rewriter.warmstart import batch_loss
+from partner_model.rewriter.warmstart import batch_loss, optimiser_step
 from partner_model.text import split_sentences
 
 
@@ -119,10 +119,7 @@ def retrain(
                 break
             batch = [rows[i] for i in order[start : start + config.batch_size]]
             loss, parts = batch_loss(policy, [r for r, _ in batch], config.position_weight, [w for _, w in batch])
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable + list(policy.position_head.parameters()), 1.0)
-            optimiser.step()
+            optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
             step += 1
             history.append({"step": step, "loss": loss.item(), **parts})
             if on_step:

@@ -88,6 +88,17 @@ def batch_loss(
     return nll + position_weight * position_loss, {"nll": nll.item(), "position": position_loss.item()}
 
 
+# Gradient norm clip for supervised steps on the policy (warm start and feedback retraining).
+MAX_GRAD_NORM = 1.0
+
+
+def optimiser_step(optimiser: torch.optim.Optimizer, loss: torch.Tensor, parameters: list[torch.Tensor]) -> None:
+    optimiser.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, MAX_GRAD_NORM)
+    optimiser.step()
+
+
 def train_warmstart(
     lm_dir: Path,
     built: list[WarmStartExample],
@@ -131,10 +142,7 @@ def train_warmstart(
             loss, parts = batch_loss(
                 policy, [rows[i] for i in order[start : start + config.batch_size]], config.position_weight
             )
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable + list(policy.position_head.parameters()), 1.0)
-            optimiser.step()
+            optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
             step += 1
             history.append({"step": step, "loss": loss.item(), **parts})
             if on_step:

@@ -11,12 +11,10 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.app import BotServices, PartnerBot, create_bot
-from bot.settings import Settings, load_settings, normalise_database_url
-from storage import migrate
+from bot.settings import Settings, load_settings
 from storage.clock import ManualClock
-from storage.engine import make_engine
 from storage.queue import JobQueue
-from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.conftest import migrated_database
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
@@ -32,20 +30,7 @@ def shipped_scorer(real_encoder_dir: Path):
 def bot_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """SQLite by default; modules whose flows are storage-heavy also run on PostgreSQL with
     `pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)`."""
-    backend = getattr(request, "param", "sqlite")
-    name = None
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'bot.db'}"
-    else:
-        name, url = _create_postgres_database()
-    engine = make_engine(normalise_database_url(url))
-    migrate.upgrade(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if name:
-            _drop_postgres_database(name)
+    yield from migrated_database(getattr(request, "param", "sqlite"), tmp_path)
 
 
 @pytest.fixture
