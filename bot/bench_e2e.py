@@ -29,12 +29,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 async def _latencies(settings: Settings, pairs: list[tuple[str, str]]) -> list[float]:
-    import discord
     import simcord
 
     from bot.app import BotServices, create_bot
     from bot.commands.score import load_scorer
-    from bot.demo import open_forum_post
+    from bot.demo import open_forum_post, support_server
     from bot.worker_process import build_rewrite_task
     from storage import migrate
     from storage.clock import SystemClock
@@ -57,12 +56,7 @@ async def _latencies(settings: Settings, pairs: list[tuple[str, str]]) -> list[f
         latencies = []
         try:
             async with simcord.run(create_bot(settings, services), settle_timeout=GIVE_UP_AFTER_S) as env:
-                guild = env.create_guild(name="bench")
-                general = guild.create_text_channel("general")
-                forum = guild.create_forum_channel("support")
-                mods = guild.create_role("Mods", permissions=discord.Permissions(manage_guild=True))
-                moderator = guild.add_member(env.create_user("mod"), roles=[mods])
-                await moderator.slash(general, "empathy setup", watch=forum)
+                guild, forum = await support_server(env, "bench")
                 for n, (seeker_text, response_text) in enumerate(pairs):
                     seeker = guild.add_member(env.create_user(f"s{n}"))
                     supporter = guild.add_member(env.create_user(f"r{n}"))

@@ -65,6 +65,17 @@ async def open_forum_post(env: Any, forum: Any, author: Any, title: str, content
     return ChannelHandle(env, forum.guild, thread)
 
 
+async def support_server(env: Any, name: str) -> tuple[Any, Any]:
+    """A simulated server whose moderator set the bot up to watch its support forum: (guild, forum)."""
+    guild = env.create_guild(name=name)
+    general = guild.create_text_channel("general")
+    forum = guild.create_forum_channel("support")
+    mods = guild.create_role("Moderators", permissions=discord.Permissions(manage_guild=True))
+    moderator = guild.add_member(env.create_user("moderator"), roles=[mods])
+    await moderator.slash(general, "empathy setup", watch=forum, alert_channel=general)
+    return guild, forum
+
+
 def drain(worker: Worker) -> int:
     done = 0
     while (claimed := worker.run_once()) > 0:
@@ -84,12 +95,7 @@ async def replay(
 
     counts: Counter[str] = Counter()
     async with simcord.run(create_bot(settings, services), settle_timeout=SETTLE_TIMEOUT_S) as env:
-        guild = env.create_guild(name="Peer Support (demo)")
-        general = guild.create_text_channel("general")
-        forum = guild.create_forum_channel("support")
-        mods = guild.create_role("Moderators", permissions=discord.Permissions(manage_guild=True))
-        moderator = guild.add_member(env.create_user("moderator"), roles=[mods])
-        await moderator.slash(general, "empathy setup", watch=forum, alert_channel=general)
+        guild, forum = await support_server(env, "Peer Support (demo)")
         for number, (seeker_text, response_text) in enumerate(exchanges, start=1):
             seeker = guild.add_member(env.create_user(f"seeker{number}"))
             supporter = guild.add_member(env.create_user(f"supporter{number}"))
