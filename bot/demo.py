@@ -116,7 +116,7 @@ async def replay(
                 counts["clicked"] += click is not None
             decision = reply.decision if reply else "not stored"
             counts[decision] += 1
-            levels = {"ER": reply.er, "IP": reply.ip, "EX": reply.ex} if reply and reply.total is not None else None
+            levels = reply.levels if reply and reply.total is not None else None
             on_line(
                 DemoLine(
                     seeker_text,

@@ -66,7 +66,7 @@ def due_deliveries(session: Session, now: datetime, limit: int) -> list[DueDeliv
                 thread_id=reply.thread_id,
                 message_id=reply.message_id,
                 response_text=reply.response_text or "",
-                levels={"ER": reply.er or 0, "IP": reply.ip or 0, "EX": reply.ex or 0},
+                levels=reply.levels,
                 details=reply.details or {},
                 attempts=delivery.attempts,
                 introduce=needs_introduction(session, delivery.recipient_id),

@@ -200,6 +200,11 @@ class ScoredReply(Base):
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 
+    @property
+    def levels(self) -> dict[str, int]:
+        """Level per mechanism (0 where the reply was not scored)."""
+        return {"ER": self.er or 0, "IP": self.ip or 0, "EX": self.ex or 0}
+
 
 class TrendRollup(Base):
     """Weekly aggregates per channel. No member ids, so deletions leave the trends intact."""

@@ -135,8 +135,7 @@ def rescore_reply(
     """An edited reply gets its new scores (the trend moves by the difference); its decision stands,
     so an edit never causes a second DM."""
     if reply.total is not None:
-        old = {"ER": reply.er or 0, "IP": reply.ip or 0, "EX": reply.ex or 0}
-        delta = {m: levels[m] - old[m] for m in old}
+        delta = {m: levels[m] - old for m, old in reply.levels.items()}
         add_to_rollup(session, reply.guild_id, reply.channel_id, reply.created_at, time_zone, scored=0, levels=delta)
     reply.er, reply.ip, reply.ex = levels["ER"], levels["IP"], levels["EX"]
     reply.total = sum(levels.values())
@@ -149,27 +148,31 @@ def rescore_reply(
 def purge_message(session: Session, message_id: int, now: datetime) -> tuple[int, int]:
     """A deleted reply or seeker post: purge the texts of every reply it belongs to, cancel their
     rewrite jobs and undelivered DMs. Returns (replies purged, DMs cancelled)."""
-    replies = list(
+    ids = list(
         session.scalars(
-            select(ScoredReply).where(
+            select(ScoredReply.id).where(
                 or_(ScoredReply.message_id == message_id, ScoredReply.seeker_message_id == message_id)
             )
         )
     )
-    cancelled = 0
-    clear_texts(session, [reply.id for reply in replies], now)
-    for reply in replies:
-        session.refresh(reply)
-        cancel_rewrite_jobs(session, [reply.id], now)
-        cancelled += session.execute(
-            update(Delivery)
-            .where(Delivery.scored_reply_id == reply.id, Delivery.status == DeliveryStatus.PENDING)
-            .values(status=DeliveryStatus.CANCELLED, updated_at=now)
-        ).rowcount
-        if reply.decision == Decision.QUEUED:
-            reply.decision = Decision.CANCELLED
-            reply.decision_reason = "the reply or its seeker post was deleted before the suggestions went out"
-    return len(replies), cancelled
+    if not ids:
+        return 0, 0
+    clear_texts(session, ids, now)
+    cancel_rewrite_jobs(session, ids, now)
+    cancelled = session.execute(
+        update(Delivery)
+        .where(Delivery.scored_reply_id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, updated_at=now)
+    ).rowcount
+    session.execute(
+        update(ScoredReply)
+        .where(ScoredReply.id.in_(ids), ScoredReply.decision == Decision.QUEUED)
+        .values(
+            decision=Decision.CANCELLED,
+            decision_reason="the reply or its seeker post was deleted before the suggestions went out",
+        )
+    )
+    return len(ids), cancelled
 
 
 def queued_since(

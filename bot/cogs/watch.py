@@ -155,6 +155,7 @@ class WatchCog(commands.Cog):
             reply_id = record_reply(session, ReplyRecord(**base, decision=Decision.SKIPPED, reason=reason), now, "UTC")
             return Outcome(reply_id, Decision.SKIPPED, reason, False)
         threshold = config.threshold_for(pairing.channel_id)
+        day_start = start_of_day(now, config.time_zone)
         role_ids = {role.id for role in getattr(response.author, "roles", [])}
         facts = DecisionFacts(
             total=score.total,
@@ -163,15 +164,12 @@ class WatchCog(commands.Cog):
             harmful_reasons=harmful_reasons(response.content),
             exempt=bool(role_ids & config.exempt_roles),
             shadow_mode=config.shadow_mode,
-            dms_today=queued_since(session, response.author.id, start_of_day(now, config.time_zone)),
+            dms_today=queued_since(session, response.author.id, day_start),
             daily_cap=config.dm_daily_cap,
             minutes_since_last_dm=minutes_between(last_queued_at(session, response.author.id), now),
             cooldown_minutes=config.dm_cooldown_minutes,
             dm_in_conversation_today=queued_since(
-                session,
-                response.author.id,
-                start_of_day(now, config.time_zone),
-                (pairing.channel_id, pairing.thread_id),
+                session, response.author.id, day_start, (pairing.channel_id, pairing.thread_id)
             )
             > 0,
         )

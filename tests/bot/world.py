@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from bot.app import BotServices
 from bot.demo import open_forum_post as forum_post
+from bot.rewrite_task import RewriteTask
+from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.inference import Suggestion
 from storage.clock import ManualClock
-from storage.models import Delivery, EditKind, Feedback, ScoredReply
-from storage.queue import ClaimedJob
-from storage.replies import REWRITE_TASK, NewSuggestion, queue_delivery, rewrite_inputs, store_suggestions
-from storage.worker import JobResult, Worker
+from storage.models import Delivery, Feedback, ScoredReply
+from storage.replies import REWRITE_TASK
+from storage.worker import Worker
 
 SEEKER_POST = (
     "I've been feeling really alone since I moved to a new city for work. "
@@ -63,49 +65,25 @@ async def build_world(env: Env, shadow: bool = False) -> World:
     return World(env, guild, forum, text, alerts, moderator, seeker, responder, listener, listener_role)
 
 
-class StoredSuggestions:
-    """The worker's side in bot tests: two fixed suggestions per reply, stored through the same
-    storage calls the real rewrite task uses (one test runs the real rewriter end to end)."""
+class ScriptedSuggestions:
+    """Stands in for the model only, in bot tests: two fixed suggestions per reply. The real
+    RewriteTask stores them and queues the DM (one test runs the real rewriter end to end)."""
 
-    def __init__(self, services: BotServices) -> None:
-        self.services = services
+    version = "test"
 
-    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
-        ids = [int(job.payload["scored_reply_id"]) for job in jobs]
-        with Session(self.services.engine) as session:
-            inputs = rewrite_inputs(session, ids)
-
-        def writer(job: ClaimedJob, reply_id: int):
-            def write(session: Session) -> None:
-                text = inputs[reply_id].response_text
-                now = self.services.clock.now()
-                store_suggestions(
-                    session,
-                    reply_id,
-                    job.id,
-                    "test",
-                    now,
-                    [
-                        NewSuggestion(
-                            1, EditKind.INSERT, 0, "That sounds so lonely.", f"That sounds so lonely. {text}", {}
-                        ),
-                        NewSuggestion(
-                            2, EditKind.INSERT, 1, "How are you holding up?", f"{text} How are you holding up?", {}
-                        ),
-                    ],
-                )
-                queue_delivery(session, reply_id, now)
-
-            return write
-
+    def rewrite_batch(self, pairs: list[tuple[str, str]], n: int, blocked: set[str]) -> list[list[Suggestion]]:
         return [
-            writer(job, reply_id) if reply_id in inputs else (lambda _session: None)
-            for job, reply_id in zip(jobs, ids, strict=True)
+            [
+                Suggestion(Edit(EditKind.INSERT, 0, "That sounds so lonely."), f"That sounds so lonely. {response}"),
+                Suggestion(Edit(EditKind.INSERT, 1, "How are you holding up?"), f"{response} How are you holding up?"),
+            ]
+            for _seeker, response in pairs
         ]
 
 
-def run_worker(services: BotServices, handler=None) -> int:
-    worker = Worker(services.queue, {REWRITE_TASK: handler or StoredSuggestions(services)}, "test-worker", batch_size=8)
+def run_worker(services: BotServices) -> int:
+    task = RewriteTask(services.engine, services.clock, lambda _path: ScriptedSuggestions(), 3)
+    worker = Worker(services.queue, {REWRITE_TASK: task}, "test-worker", batch_size=8)
     done = 0
     while (n := worker.run_once()) > 0:
         done += n
