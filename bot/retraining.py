@@ -113,7 +113,7 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     scorer = load_scorer()
     examples = build_examples(rows, settings, scorer)
     counts = {"feedback_rows": len(rows), "examples": len(examples), **left_out}
-    params = {"parent": parent_name, "epochs": settings.retrain.epochs}
+    params = {"parent": parent_name, "epochs": settings.retrain.epochs, "learning_rate": settings.retrain.learning_rate}
 
     def finish(status: RunStatus, reason: str, metrics: dict | None = None, version_id: int | None = None) -> None:
         with Session(engine) as session, session.begin():
@@ -141,7 +141,12 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
         return RoundResult("skipped", reason, counts=counts)
 
     policy = load(parent_dir, lm_path(settings.models.lm_dir), trainable=True, device=best_device())
-    info = retrain(policy, examples, FeedbackTrainConfig(epochs=settings.retrain.epochs), on_step)
+    info = retrain(
+        policy,
+        examples,
+        FeedbackTrainConfig(epochs=settings.retrain.epochs, lr_lora=settings.retrain.learning_rate),
+        on_step,
+    )
     version = f"rewriter-{started:%Y%m%d-%H%M%S}"
     out_dir = (settings.retrain.models_dir or settings.data_dir / "models") / version
     save(policy, out_dir)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from partner_model.rewriter.inference import RewriteConfig
     from partner_model.rewriter.rewards import RewardWeights
     from storage.retry import RetryPolicy
 
@@ -64,7 +65,7 @@ class ModelSettings(BaseModel):
     classifier_path: Path | None = None
     judge_path: Path | None = None
     # int8 dynamic quantisation of the classifier for CPU inference.
-    quantize_classifier: bool = False
+    quantize_classifier: bool = True  # int8 encoder on a CPU: 1.8x faster, dev figures within one row
 
     @field_validator("cache_dir", "encoder_path", "lm_path", "classifier_path", "judge_path")
     @classmethod
@@ -107,6 +108,20 @@ class RewriterSettings(BaseModel):
     mi_lambda: float = Field(0.5, ge=0.0, le=1.0)
     suggestions: int = Field(3, ge=1, le=5)
     max_sentence_chars: int = Field(300, ge=20, le=2000)
+    actions_per_reply: int = Field(3, ge=1, le=10)
+    samples_per_action: int = Field(3, ge=1, le=10)
+    quantize: bool = True
+
+    def rewrite_config(self) -> RewriteConfig:
+        """How suggestions are sampled and ranked, for every process that loads a rewriter."""
+        from partner_model.rewriter.inference import RewriteConfig
+
+        return RewriteConfig(
+            actions_per_reply=self.actions_per_reply,
+            samples_per_action=self.samples_per_action,
+            max_sentence_chars=self.max_sentence_chars,
+            quantize=self.quantize,
+        )
 
     @property
     def adapter_dir(self) -> Path:
@@ -209,6 +224,7 @@ class RetrainSettings(BaseModel):
     flag_weight: float = Field(0.0, ge=0)  # flagged suggestions teach nothing to imitate
     empathy_bonus: float = Field(0.5, ge=0)  # weight *= 1 + bonus * max(0, empathy gain of the edit) / 6
     epochs: int = Field(3, ge=1)
+    learning_rate: float = Field(1e-4, gt=0)  # of the adapter; below the warm start's 3e-4: nudge, do not replace
     eval_data: Path | None = None  # EPITOME-format CSV for candidate vs active; None: the project's own samples
     eval_limit: int = Field(16, ge=1)  # low-empathy replies evaluated
     empathy_tolerance: float = Field(0.1, ge=0)  # candidate may trail the active version's empathy change by this

@@ -59,14 +59,14 @@ def build_rewrite_task(settings: Settings, engine_url: str, clock: Clock, device
     from partner_model.base_models import quiet_transformers
     from partner_model.embedding import SentenceEmbedder
     from partner_model.empathy.inference import EmpathyScorer
-    from partner_model.rewriter.inference import RewriteConfig, Rewriter
+    from partner_model.rewriter.inference import Rewriter
 
     quiet_transformers()
     engine = make_engine(engine_url)
     models = settings.models
     scorer = EmpathyScorer.load(models.classifier_dir, models.encoder_dir, quantize=models.quantize_classifier)
     embedder = SentenceEmbedder.load(models.encoder_dir)
-    config = RewriteConfig(max_sentence_chars=settings.rewriter.max_sentence_chars)
+    config = settings.rewriter.rewrite_config()
 
     def load(path: Path | None) -> Rewriter:
         return Rewriter.load(path or settings.rewriter.adapter_dir, models.lm_dir, scorer, embedder, config, device)

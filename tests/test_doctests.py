@@ -7,7 +7,15 @@ import importlib
 
 import pytest
 
-MODULES = ["bot.settings", "partner_model.empathy.data", "partner_model.empathy.metrics"]
+MODULES = [
+    "bot.settings",
+    "bot.retraining",
+    "partner_model.empathy.data",
+    "partner_model.empathy.metrics",
+    "partner_model.rewriter.evaluate",
+    "partner_model.rewriter.feedback_training",
+    "tests.bot.taste",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

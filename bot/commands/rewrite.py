@@ -23,7 +23,7 @@ def load_rewriter(
     """A rewriter from folder (default: the configured adapter), sharing already loaded ranking models."""
     from partner_model.base_models import BaseModelError
     from partner_model.embedding import SentenceEmbedder
-    from partner_model.rewriter.inference import RewriteConfig, Rewriter
+    from partner_model.rewriter.inference import Rewriter
 
     config = settings()
     folder = folder or config.rewriter.adapter_dir
@@ -35,7 +35,7 @@ def load_rewriter(
             config.models.lm_dir,
             scorer or load_scorer(),
             embedder or SentenceEmbedder.load(config.models.encoder_dir),
-            RewriteConfig(max_sentence_chars=config.rewriter.max_sentence_chars),
+            config.rewriter.rewrite_config(),
         )
     except BaseModelError as exc:
         fail(str(exc))

@@ -23,6 +23,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object 
 
 
 def load_scorer(which: str = "classifier") -> EmpathyScorer:
+    """The classifier (quantised when the settings say so: it runs on every message) or the judge
+    (always float: it only grades rewriters offline, and is the reference their figures rest on)."""
     from partner_model.base_models import BaseModelError
     from partner_model.empathy.inference import EmpathyScorer
 
@@ -31,7 +33,8 @@ def load_scorer(which: str = "classifier") -> EmpathyScorer:
     if not (folder / "classifier.json").is_file():
         fail(f"no trained {which} in {folder}: train one with `partner-bot train classifier` or set its path")
     try:
-        return EmpathyScorer.load(folder, models.encoder_dir, quantize=models.quantize_classifier)
+        quantize = models.quantize_classifier and which == "classifier"
+        return EmpathyScorer.load(folder, models.encoder_dir, quantize=quantize)
     except BaseModelError as exc:
         fail(str(exc))
 

@@ -94,12 +94,13 @@ class EmpathyScorer:
         from transformers import AutoTokenizer
 
         from partner_model.base_models import encoder_path, quiet_transformers
+        from partner_model.quantization import quantize_linear_layers
 
         quiet_transformers()
         encoder_dir = encoder_path(encoder_dir)
         model = load(folder, encoder_dir)
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model.encoder = quantize_linear_layers(model.encoder)  # the small heads stay float
         tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
         tokenizer.model_max_length = 1_000_000  # we truncate ourselves, by the stated policy
         return cls(model, tokenizer, version=f"{folder.name}-{file_digest(folder / HEADS_FILE)[:8]}")

@@ -99,10 +99,17 @@ def zero_shot_system(model: Any, tokenizer: Any, max_new_tokens: int = 40) -> Sy
     return run
 
 
-def rewriter_system(rewriter: Any) -> System:
-    """The top-ranked suggestion of a PARTNER rewriter (unchanged reply if none passes the filter)."""
+def rewriter_system(rewriter: Any, seed: int = 0) -> System:
+    """The top-ranked suggestion of a PARTNER rewriter (unchanged reply if none passes the filter).
+
+    Sampling starts from a fixed seed: a rerun gives the same table, and two versions compared
+    for promotion meet the same sampling noise.
+    """
 
     def run(items: list[tuple[str, list[str]]]) -> list[Rewrite]:
+        import torch
+
+        torch.manual_seed(seed)
         results = rewriter.rewrite_batch([(seeker, " ".join(sentences)) for seeker, sentences in items], n=1)
         return [
             Rewrite(found[0].new_response, found[0].edit) if found else Rewrite(" ".join(sentences), None)

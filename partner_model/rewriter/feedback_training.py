@@ -42,7 +42,6 @@ class FeedbackTrainConfig:
     lr_lora: float = 1e-4  # lower than the warm start's: nudge the active policy, do not replace it
     lr_head: float = 3e-4
     position_weight: float = 0.5
-    empathy_bonus: float = 0.5  # weight *= 1 + bonus * max(0, empathy gain) / 6
     max_steps: int | None = None
     seed: int = 11
 

@@ -34,6 +34,7 @@ class RewriteConfig:
     generation_weight: float = 0.5  # weight of the generation's mean log-probability in the ranking
     coherence_weight: float = 0.5
     duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
+    quantize: bool = True  # int8 dynamic quantisation of the language model when sampling on a CPU
 
 
 @dataclass
@@ -88,7 +89,7 @@ class Rewriter:
 
         quiet_transformers()
         policy = load(folder, lm_path(lm_dir), device=best_device(device))
-        policy.merge_for_inference()
+        policy.merge_for_inference(quantize=(config or RewriteConfig()).quantize)
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
         return cls(policy, scorer, embedder, version, config)
 

@@ -1,0 +1,40 @@
+"""A simulated supporter's taste that the empathy classifier does not encode: they take a
+suggestion only when its new sentence picks up a concrete detail of the seeker's post (a content
+word of the post that their own reply did not already use), and find generic ones not helpful.
+
+>>> takes_up_detail("My dog died last night.", "Get another one.", "Losing your dog must hurt.")
+True
+>>> takes_up_detail("My dog died last night.", "Get another one.", "I'm so sorry to hear that.")
+False
+"""
+
+from __future__ import annotations
+
+import re
+
+STEM = 5  # words agreeing on their first letters count as one ("lonely", "loneliness")
+MIN_LETTERS = 3  # "dog", "job" and "mum" are details too
+_STOPWORD_TEXT = """
+    the and you but for was are not all can get got one how why who its has had her him his she our out any
+    too now did does yes off way lot let say see use
+    about after again also always anymore anything because been before being cannot could didn doesn
+    don't even every everyone everything feel feeling feels from have just know last like make many more
+    most much need never nothing only other really same should since some something still such than that
+    their them then there these they thing things think this those through time very want were what when
+    where which while will with would your yours it's i'm i've can't going getting people today
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z']+", text.lower())
+
+
+def details(seeker: str, response: str) -> set[str]:
+    """Stems of the post's content words that the reply has not taken up yet."""
+    used = {w[:STEM] for w in _words(response)}
+    return {w[:STEM] for w in _words(seeker) if len(w) >= MIN_LETTERS and w not in STOPWORDS and w[:STEM] not in used}
+
+
+def takes_up_detail(seeker: str, response: str, sentence: str) -> bool:
+    return bool(details(seeker, response) & {w[:STEM] for w in _words(sentence)})
