@@ -1,4 +1,5 @@
-"""Handlers for the scheduled housekeeping jobs the worker runs: retention purge and the reaper."""
+"""Handlers for the scheduled housekeeping jobs the worker runs: retention purge, the reaper, weekly
+digests and retraining."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from storage.clock import Clock
+from storage.digests import queue_weekly_digests
 from storage.queue import ClaimedJob, JobQueue
 from storage.retention import purge_expired_texts
 from storage.worker import JobResult
@@ -31,6 +33,19 @@ class RetentionPurge:
 
         # One purge covers every due job of the batch; the others only complete.
         return [purge] + [lambda _session: None for _ in jobs[1:]]
+
+
+class WeeklyDigests:
+    """Queues last week's digest for every guild with an alert channel; the bot posts them."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def __call__(self, jobs: list[ClaimedJob]) -> list[JobResult]:
+        def queue(session: Session) -> None:
+            log.info("weekly digests: %s queued", queue_weekly_digests(session, self.clock.now()))
+
+        return [queue] + [lambda _session: None for _ in jobs[1:]]
 
 
 class StalledJobReaper:

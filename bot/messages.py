@@ -1,8 +1,10 @@
-"""What the bot says: the suggestion DM, the first-DM introduction, score summaries. Texts written
-for people; no member content ever lands in a place where it could ping anyone."""
+"""What the bot says: the suggestion DM, the first-DM introduction, score summaries, the moderators'
+weekly digest. Texts written for people; no member content ever lands in a place where it could ping
+anyone."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import discord
@@ -112,3 +114,44 @@ def score_lines(levels: dict[str, int]) -> str:
     return (
         "\n".join(f"{names[m]}: {levels.get(m, 0)}/2" for m in MECHANISM_WORDS) + f"\nTotal: {sum(levels.values())}/6"
     )
+
+
+def _change(now: float, before: float | None, unit: str = "") -> str:
+    """A figure with its change from the week before.
+
+    >>> _change(2.5, 2.0)
+    '2.5 (+0.5 on the week before)'
+    >>> _change(0.25, None, "%")
+    '25%'
+    """
+    if unit == "%":
+        shown = f"{now:.0%}"
+        delta = None if before is None else f"{(now - before) * 100:+.0f} points"
+    else:
+        shown = f"{now:.1f}"
+        delta = None if before is None else f"{now - before:+.1f}"
+    return shown if delta is None else f"{shown} ({delta} on the week before)"
+
+
+def digest_embed(week_start: date, summary: dict[str, Any]) -> discord.Embed:
+    """Last week in a few lines for moderators: aggregates only, never a member or a message."""
+    week, previous = summary["week"], summary["previous"]
+    sent, used = week["suggestions_sent"], week["suggestions_accepted"]
+    lines = [
+        f"Replies scored: {week['replies']}" + (f" (week before: {previous['replies']})" if previous else ""),
+        "Mean empathy (0-6): " + _change(week["mean_total"], previous["mean_total"] if previous else None),
+        "Low-empathy replies: " + _change(week["low_share"], previous["low_share"] if previous else None, "%"),
+        f"Suggestions sent: {sent}, used: {used}" + (f" ({used / sent:.0%})" if sent else ""),
+    ]
+    embed = discord.Embed(
+        title=f"Weekly empathy digest: week of {week_start:%d %B %Y}",
+        description="\n".join(lines),
+        colour=discord.Colour.blurple(),
+    )
+    channels = "\n".join(
+        f"<#{c['channel_id']}>: {c['replies']} replies, mean {c['mean_total']:.1f}, {c['low_share']:.0%} low"
+        for c in summary["channels"]
+    )
+    embed.add_field(name="By channel", value=clip(channels, FIELD_LIMIT), inline=False)
+    embed.set_footer(text="/empathy trends shows the chart; /empathy setup weekly_digest:False turns this off.")
+    return embed

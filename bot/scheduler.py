@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 RETRAIN_TASK = "retrain"
 RETENTION_TASK = "retention_purge"
 REAPER_TASK = "reap_stalled"
+DIGEST_TASK = "weekly_digest"
 
 # A trigger fires at its scheduled time or up to this much later (busy process, clock skew between
 # hosts); every scheduler maps such a late call back to the same scheduled time.
@@ -29,11 +30,14 @@ LATENESS = timedelta(seconds=59)
 
 
 def triggers(settings: ScheduleSettings) -> dict[str, BaseTrigger]:
-    return {
+    found: dict[str, BaseTrigger] = {
         RETRAIN_TASK: CronTrigger.from_crontab(settings.retrain_cron, timezone=UTC),
         RETENTION_TASK: CronTrigger.from_crontab(settings.retention_cron, timezone=UTC),
         REAPER_TASK: CronTrigger(minute=f"*/{settings.reaper_minutes}", timezone=UTC),
     }
+    if settings.digest_cron is not None:
+        found[DIGEST_TASK] = CronTrigger.from_crontab(settings.digest_cron, timezone=UTC)
+    return found
 
 
 def scheduled_time(trigger: BaseTrigger, now: datetime) -> datetime:

@@ -182,6 +182,7 @@ class GuildDefaults(BaseModel):
     time_zone: str = "UTC"
     dm_daily_cap: int = Field(3, ge=0, le=100)
     dm_cooldown_minutes: int = Field(60, ge=0, le=10080)
+    weekly_digest: bool = True
 
     @field_validator("time_zone")
     @classmethod
@@ -245,12 +246,12 @@ class ScheduleSettings(BaseModel):
     retrain_cron: str = "0 4 * * mon"  # feedback retraining, weekly
     retention_cron: str = "30 3 * * *"  # purge texts past their guild's retention, daily
     reaper_minutes: int = Field(5, ge=1)  # requeue jobs whose worker stopped renewing its lease
-    digest_cron: str | None = None  # weekly digest to moderators, e.g. "0 9 * * mon"; None: off
+    digest_cron: str | None = "0 9 * * mon"  # weekly digest to guilds' alert channels; "" or None: off
 
     @field_validator("retrain_cron", "retention_cron", "digest_cron")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        if value is None:
+        if not value:
             return None
         from apscheduler.triggers.cron import CronTrigger
 

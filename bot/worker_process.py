@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 
 from bot.check_task import CheckTask
-from bot.maintenance_tasks import RetentionPurge, RetrainInChild, StalledJobReaper
+from bot.maintenance_tasks import RetentionPurge, RetrainInChild, StalledJobReaper, WeeklyDigests
 from bot.rewrite_task import RewriteTask
-from bot.scheduler import REAPER_TASK, RETENTION_TASK, RETRAIN_TASK
+from bot.scheduler import DIGEST_TASK, REAPER_TASK, RETENTION_TASK, RETRAIN_TASK
 from bot.settings import Settings
 from storage.checks import CHECK_TASK
 from storage.clock import Clock, SystemClock
@@ -100,6 +100,7 @@ def run_worker_process(
         REWRITE_TASK: task,
         RETENTION_TASK: RetentionPurge(clock),
         REAPER_TASK: StalledJobReaper(queue),
+        DIGEST_TASK: WeeklyDigests(clock),
         RETRAIN_TASK: RetrainInChild(config_file, CHILD_NICENESS, RETRAIN_TIMEOUT_S),
         CHECK_TASK: CheckTask(task),
     }

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from storage.models import ExemptRole, GuildSettings, ScoredReply, TrendRollup, WatchedChannel
+from storage.models import ExemptRole, GuildSettings, ScoredReply, TrendRollup, WatchedChannel, WeeklyDigest
 from storage.replies import cancel_rewrite_jobs
 
 
@@ -24,6 +24,7 @@ class GuildDefaults:
     time_zone: str
     dm_daily_cap: int
     dm_cooldown_minutes: int
+    weekly_digest: bool
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,13 @@ def update_guild(
 
 def purge_guild(session: Session, guild_id: int, now: datetime) -> dict[str, int]:
     """Everything the bot holds about a guild it left: replies (with their suggestions, deliveries and
-    feedback, by cascade), trends, configuration; its queued rewrite jobs are cancelled."""
+    feedback, by cascade), trends, digests, configuration; its queued rewrite jobs are cancelled."""
     reply_ids = list(session.scalars(select(ScoredReply.id).where(ScoredReply.guild_id == guild_id)))
     cancelled = cancel_rewrite_jobs(session, reply_ids, now)
     counts = {
         "replies": session.execute(delete(ScoredReply).where(ScoredReply.guild_id == guild_id)).rowcount,
         "trend_weeks": session.execute(delete(TrendRollup).where(TrendRollup.guild_id == guild_id)).rowcount,
+        "digests": session.execute(delete(WeeklyDigest).where(WeeklyDigest.guild_id == guild_id)).rowcount,
         "settings": session.execute(delete(GuildSettings).where(GuildSettings.guild_id == guild_id)).rowcount,
         "jobs_cancelled": cancelled,
     }

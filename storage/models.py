@@ -126,6 +126,7 @@ class GuildSettings(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     dm_daily_cap: Mapped[int] = mapped_column(SmallInteger)
     dm_cooldown_minutes: Mapped[int] = mapped_column(Integer)
+    weekly_digest: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 
@@ -355,3 +356,20 @@ class TrainingRun(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[Timestamp]
     finished_at: Mapped[OptionalTimestamp]
+
+
+class WeeklyDigest(Base):
+    """A guild's weekly summary for its moderators: aggregates only, queued by a worker, posted by the
+    bot; the unique key means a week is summarised and posted once however often the job runs."""
+
+    __tablename__ = "weekly_digests"
+    __table_args__ = (UniqueConstraint("guild_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guild_id: Mapped[Snowflake]
+    week_start: Mapped[date] = mapped_column(Date)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # a DeliveryStatus: pending, sending, sent or failed
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[Timestamp]
+    sent_at: Mapped[OptionalTimestamp]

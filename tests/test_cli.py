@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -53,11 +54,14 @@ def test_db_upgrade_downgrade_upgrade_and_current(empty_database_url: str) -> No
     current = run_cli("db", "current", env=env)
     assert current.returncode == 0, current.stderr
     assert current.stdout.startswith("base (behind")
+    head = re.search(r"head is (\w+)", current.stdout)
+    assert head is not None, current.stdout
+    latest = head.group(1)
 
     up = run_cli("db", "upgrade", env=env)
     assert up.returncode == 0, up.stderr
-    assert "upgraded base -> 0001" in up.stderr
-    assert run_cli("db", "current", env=env).stdout.startswith("0001 (up to date)")
+    assert f"upgraded base -> {latest}" in up.stderr
+    assert run_cli("db", "current", env=env).stdout.startswith(f"{latest} (up to date)")
 
     down = run_cli("db", "downgrade", "base", env=env)
     assert down.returncode == 0, down.stderr
@@ -66,7 +70,7 @@ def test_db_upgrade_downgrade_upgrade_and_current(empty_database_url: str) -> No
 
     again = run_cli("db", "upgrade", env=env)
     assert again.returncode == 0, again.stderr
-    assert run_cli("db", "current", env=env).stdout.startswith("0001 (up to date)")
+    assert run_cli("db", "current", env=env).stdout.startswith(f"{latest} (up to date)")
 
 
 def test_a_bad_setting_fails_with_a_message_not_a_traceback() -> None:

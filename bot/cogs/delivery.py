@@ -1,7 +1,8 @@
 """Delivery: DM each responder the suggestions a worker stored for them. Due DMs live in the
 database (a worker in another process writes them), so a sender task polls for them; each DM is
 claimed before sending, so none goes out twice, even across restarts. A closed DM (50007) is
-recorded once; Discord 5xx and 429 are retried with backoff."""
+recorded once; Discord 5xx and 429 are retried with backoff. Weekly digests a worker queued for
+moderators go out the same way, to the guild's alert channel."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from discord.ext import commands, tasks
 
 from bot.app import PartnerBot
 from bot.cogs.suggestion_buttons import register, suggestion_view
-from bot.messages import INTRODUCTION, suggestion_embed
+from bot.messages import INTRODUCTION, digest_embed, suggestion_embed
 from storage.deliveries import (
     DueDelivery,
     cancel_delivery,
@@ -24,6 +25,7 @@ from storage.deliveries import (
     mark_retry,
     mark_sent,
 )
+from storage.digests import claim_digest, due_digests, finish_digest
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class DeliveryCog(commands.Cog):
     async def poll(self) -> None:
         try:
             await self.deliver_due()
+            await self.post_digests()
         except Exception:
             log.exception("delivery round failed; trying again next round")
 
@@ -62,6 +65,20 @@ class DeliveryCog(commands.Cog):
                 sent += await self.deliver(delivery)
             if len(due) < BATCH:
                 return sent
+
+    async def post_digests(self) -> int:
+        """Post every queued weekly digest to its guild's alert channel; how many went out."""
+        bot, posted = self.bot, 0
+        for digest in await bot.db(due_digests, BATCH):
+            if not await bot.db(claim_digest, digest.id):
+                continue
+            if await bot.alert(digest.guild_id, digest_embed(digest.week_start, digest.summary)):
+                await bot.db(finish_digest, digest.id, bot.now())
+                posted += 1
+            else:
+                log.warning("weekly digest of guild %s not posted: alert channel unset or unreachable", digest.guild_id)
+                await bot.db(finish_digest, digest.id, bot.now(), "alert channel unset or unreachable")
+        return posted
 
     async def deliver(self, delivery: DueDelivery) -> int:
         bot = self.bot

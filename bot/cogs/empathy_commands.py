@@ -75,6 +75,7 @@ def describe(config: GuildConfig, guild: discord.Guild) -> str:
             f"Alert channel: {channel(config.alert_channel_id) if config.alert_channel_id else 'none'}",
             f"Texts kept for: {config.retention_days} days (scores are kept for trends)",
             f"Feedback may train the shared rewriter: {'yes' if config.training_opt_in else 'no'}",
+            f"Weekly digest to the alert channel: {'on' if config.weekly_digest else 'off'}",
             f"Suggestion DMs per member: at most {config.dm_daily_cap} a day, "
             f"{config.dm_cooldown_minutes} min apart, one per conversation a day",
         ]
@@ -120,6 +121,7 @@ class EmpathyCommands(commands.GroupCog, group_name="empathy", group_description
         alert_channel="where crisis posts, harmful replies and flags are reported",
         retention_days="days to keep message texts (scores stay for trends)",
         training_opt_in="may this server's feedback train the shared rewriter? (off by default)",
+        weekly_digest="post last week's empathy figures to the alert channel every week",
         post_notice="post a short notice in each watched text channel",
     )
     async def setup_command(
@@ -136,6 +138,7 @@ class EmpathyCommands(commands.GroupCog, group_name="empathy", group_description
         alert_channel: discord.TextChannel | None = None,
         retention_days: app_commands.Range[int, 1, 3650] | None = None,
         training_opt_in: bool | None = None,
+        weekly_digest: bool | None = None,
         post_notice: bool = False,
     ) -> None:
         config = await self._moderator_config(interaction)
@@ -152,6 +155,7 @@ class EmpathyCommands(commands.GroupCog, group_name="empathy", group_description
             ("shadow_mode", shadow),
             ("retention_days", retention_days),
             ("training_opt_in", training_opt_in),
+            ("weekly_digest", weekly_digest),
             ("moderator_role_id", moderator_role.id if moderator_role else None),
             ("alert_channel_id", alert_channel.id if alert_channel else None),
         ):

@@ -9,7 +9,7 @@ from bot.commands.common import err, settings
 
 
 def scheduler() -> None:
-    """Queue the scheduled jobs (retraining, retention purge, stalled-job reaper) until stopped.
+    """Queue the scheduled jobs (retraining, retention purge, stalled-job reaper, weekly digest) until stopped.
     Safe to run beside other schedulers: each due job is queued once."""
     from bot.scheduler import Scheduler, triggers
     from storage.clock import SystemClock

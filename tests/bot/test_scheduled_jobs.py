@@ -1,5 +1,5 @@
 """Scheduled work: several schedulers queue each due job once; the retention purge leaves no text of a
-member behind; the trends export."""
+member behind; the weekly digest reaches the moderators once; the trends export."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.app import BotServices
-from bot.maintenance_tasks import RetentionPurge
-from bot.scheduler import REAPER_TASK, RETENTION_TASK, Scheduler, scheduled_time
+from bot.demo import open_forum_post
+from bot.maintenance_tasks import RetentionPurge, WeeklyDigests
+from bot.scheduler import DIGEST_TASK, REAPER_TASK, RETENTION_TASK, Scheduler, scheduled_time
 from storage.clock import ManualClock, SystemClock
 from storage.models import Feedback, Job, ScoredReply, Suggestion
 from storage.queue import JobQueue
 from storage.worker import Worker
-from tests.bot.world import build_world, suggestion_dm
+from tests.bot.world import EMPATHIC_REPLY, SEEKER_POST, advance, build_world, replies, suggestion_dm
 from tests.conftest import BACKENDS
 
 
@@ -79,6 +80,53 @@ async def test_retention_purge_leaves_no_text_of_the_member(
         assert reply.total is not None  # scores stay for the trends
         assert {s.new_response for s in session.scalars(select(Suggestion))} == {""}
         assert [f.edited_text for f in session.scalars(select(Feedback))] == [None]
+
+
+def _digests(world) -> list:
+    return [m for m in world.alerts.history() if m.embeds and m.embeds[0].title.startswith("Weekly empathy digest")]
+
+
+@pytest.mark.simcord(settle_timeout=60)
+@pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)
+async def test_the_weekly_digest_reaches_the_alert_channel_once_and_names_nobody(
+    simcord_env: Env, services: BotServices, clock: ManualClock
+) -> None:
+    world = await build_world(simcord_env)
+    await suggestion_dm(world, services, clock)
+    thread = await open_forum_post(world.env, world.forum, world.seeker, "weekends", SEEKER_POST)
+    await world.listener.send(thread, EMPATHIC_REPLY)
+    await advance(world.env, clock, 2)
+    scored = [r for r in replies(services) if r.total is not None]
+    weekly = {DIGEST_TASK: CronTrigger.from_crontab("0 9 * * mon", timezone=UTC)}
+    workers = Worker(services.queue, {DIGEST_TASK: WeeklyDigests(clock)}, "w", batch_size=4)
+
+    clock.advance(timedelta(days=7))
+    for scheduler in (Scheduler(services.queue, clock, weekly), Scheduler(services.queue, clock, weekly)):
+        scheduler.enqueue_due(DIGEST_TASK)
+    assert workers.run_once() == 1  # two schedulers, one job
+    clock.advance(timedelta(hours=2))
+    Scheduler(services.queue, clock, weekly).enqueue_due(DIGEST_TASK)  # run again by hand the same week
+    assert workers.run_once() == 1
+    await advance(world.env, clock, 2)
+
+    posted = _digests(world)
+    assert len(posted) == 1
+    embed = posted[0].embeds[0]
+    text = " ".join([embed.title, embed.description] + [f.value for f in embed.fields])
+    mean = sum(r.total for r in scored) / len(scored)
+    assert f"Replies scored: {len(scored)}" in embed.description and f"Mean empathy (0-6): {mean:.1f}" in text
+    assert "Suggestions sent: 1" in text and f"<#{world.forum.id}>" in text
+    for member in (world.seeker, world.responder, world.listener):
+        assert str(member.user.id) not in text and member.user.name not in text
+    assert "club" not in text and "lonely" not in text
+
+    await world.moderator.slash(world.text, "empathy setup", weekly_digest=False)
+    await suggestion_dm(world, services, clock)
+    clock.advance(timedelta(days=7))
+    Scheduler(services.queue, clock, weekly).enqueue_due(DIGEST_TASK)
+    assert workers.run_once() == 1
+    await advance(world.env, clock, 2)
+    assert len(_digests(world)) == 1  # switched off: nothing new
 
 
 def test_trends_export_writes_csv_and_png(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ def _guild(session: Session, guild_id: int = 1) -> GuildSettings:
         time_zone="UTC",
         dm_daily_cap=3,
         dm_cooldown_minutes=60,
+        weekly_digest=True,
         created_at=NOW,
         updated_at=NOW,
     )
