@@ -32,6 +32,14 @@ from storage.worker import JobResult, JobWriter
 log = logging.getLogger(__name__)
 
 
+def storable(suggestions: list[Suggestion]) -> list[NewSuggestion]:
+    """The model's suggestions as storage rows, best first."""
+    return [
+        NewSuggestion(rank, EditKind(s.edit.kind.value), s.edit.position, s.edit.sentence, s.new_response, s.rewards)
+        for rank, s in enumerate(suggestions, start=1)
+    ]
+
+
 class RewriteTask:
     def __init__(
         self,
@@ -88,12 +96,7 @@ class RewriteTask:
                 job_id,
                 version,
                 now,
-                [
-                    NewSuggestion(
-                        rank, EditKind(s.edit.kind.value), s.edit.position, s.edit.sentence, s.new_response, s.rewards
-                    )
-                    for rank, s in enumerate(suggestions, start=1)
-                ],
+                storable(suggestions),
             )
             queue_delivery(session, reply_id, now)
 

@@ -8,7 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from storage.models import Decision, ScoredReply
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Decision, ScoredReply, Suggestion
+from storage.replies import NewSuggestion, store_suggestions
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -36,6 +40,19 @@ def scored_reply(**overrides: Any) -> ScoredReply:
     )
     values.update(overrides)
     return ScoredReply(**values)
+
+
+def reply_with_suggestions(
+    session: Session, suggestions: list[NewSuggestion], version: str = "test", **reply: Any
+) -> tuple[ScoredReply, list[Suggestion]]:
+    """A scored reply and the suggestions a worker stored for it, as the members' buttons find them."""
+    row = scored_reply(**reply)
+    session.add(row)
+    session.flush()
+    store_suggestions(session, row.id, None, version, row.created_at, suggestions)
+    session.flush()
+    stored = session.scalars(select(Suggestion).where(Suggestion.scored_reply_id == row.id).order_by(Suggestion.rank))
+    return row, list(stored)
 
 
 def csv_subset(

@@ -17,11 +17,10 @@ from storage.feedback import record_feedback, suggestion, training_feedback
 from storage.guilds import update_guild
 from storage.model_versions import VersionError, add_version, promote, rollback
 from storage.models import EditKind, FeedbackAction, ModelKind, ModelStatus, ModelVersion, RunStatus, TrainingRun
-from storage.models import Suggestion as SuggestionRow
-from storage.replies import NewSuggestion, store_suggestions
+from storage.replies import NewSuggestion
 from tests.bot.conftest import START
 from tests.conftest import BACKENDS
-from tests.factories import scored_reply
+from tests.factories import reply_with_suggestions
 
 pytestmark = pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)
 
@@ -29,40 +28,21 @@ pytestmark = pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)
 def _feedback(engine: Engine, settings: Settings, guild: int, opted_in: bool, action: FeedbackAction, n: int) -> None:
     from bot.app import storage_defaults
 
+    sentence = "Weekends alone in a new city sound hard."
     with Session(engine) as session, session.begin():
         update_guild(session, guild, storage_defaults(settings), START, {"training_opt_in": opted_in})
         for i in range(n):
-            reply = scored_reply(
+            reply, rows = reply_with_suggestions(
+                session,
+                [NewSuggestion(1, EditKind.INSERT, 0, sentence, f"{sentence} Join a club. It helps.", {})],
                 guild_id=guild,
                 message_id=guild * 1000 + i,
                 seeker_text="I moved to a new city and I feel so alone on weekends.",
                 response_text="Join a club. It helps.",
+                created_at=START,
             )
-            session.add(reply)
-            session.flush()
-            store_suggestions(
-                session,
-                reply.id,
-                None,
-                "test",
-                START,
-                [
-                    NewSuggestion(
-                        1,
-                        EditKind.INSERT,
-                        0,
-                        "Weekends alone in a new city sound hard.",
-                        "Weekends alone in a new city sound hard. Join a club. It helps.",
-                        {},
-                    )
-                ],
-            )
-            session.flush()
-            suggestion_id = session.scalars(
-                select(SuggestionRow.id).where(SuggestionRow.scored_reply_id == reply.id)
-            ).one()
-            target = suggestion(session, suggestion_id)
             edited = "Join a club. That must feel lonely. It helps." if action == FeedbackAction.EDIT else None
+            target = suggestion(session, rows[0].id)
             record_feedback(session, target, reply.responder_id, action, START, "UTC", edited_text=edited)
 
 

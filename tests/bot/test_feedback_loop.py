@@ -1,0 +1,195 @@
+"""The closed loop with the real shipped rewriter: supporters with a taste the classifier does not
+encode click on suggestions, the rewriter is retrained on their feedback round after round, and the
+suggestions it writes for held-out posts suit that taste more and more. A candidate trained on
+feedback that goes against empathy is kept from the members, and rollback restores the previous
+version in a running rewrite task."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+import torch
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.app import storage_defaults
+from bot.commands.rewrite import load_rewriter
+from bot.retraining import RoundResult, run_round
+from bot.rewrite_task import RewriteTask, storable
+from bot.settings import Settings
+from partner_model.empathy.data import read_epitome_csv
+from partner_model.rewriter.evaluate import low_empathy
+from partner_model.rewriter.inference import Rewriter
+from partner_model.safety import crisis_signals
+from storage.clock import ManualClock
+from storage.feedback import record_feedback, suggested_reply, suggestion
+from storage.guilds import update_guild
+from storage.model_versions import active_version, rollback
+from storage.models import FeedbackAction, ModelKind, ModelStatus, ModelVersion
+from storage.models import Suggestion as SuggestionRow
+from tests.bot.conftest import START
+from tests.bot.taste import details, takes_up_detail
+from tests.factories import reply_with_suggestions
+
+pytestmark = pytest.mark.slow
+
+GUILD = 1
+ROUNDS = 3
+PROMPTS_PER_ROUND = 16
+HELD_OUT = 16
+SUGGESTIONS = 3
+Pair = tuple[str, str]
+
+
+def _prompts(csv: Path, count: int) -> list[Pair]:
+    """Low-empathy exchanges without crisis signals (those never get suggestions) that have a detail
+    a suggestion could take up."""
+    found = [
+        (e.seeker, e.response)
+        for e in low_empathy(read_epitome_csv(csv))
+        if not crisis_signals(e.seeker) and details(e.seeker, e.response) and len(e.seeker) < 600
+    ]
+    return found[:count]
+
+
+def _suggest(rewriter: Rewriter, pairs: list[Pair]) -> list[list]:
+    torch.manual_seed(0)  # the same sampling noise for every version compared
+    return rewriter.rewrite_batch(pairs, SUGGESTIONS)
+
+
+def _acceptance(rewriter: Rewriter, pairs: list[Pair]) -> float:
+    """Share of the shown suggestions the simulated supporters would take."""
+    shown = [
+        takes_up_detail(seeker, response, s.edit.sentence)
+        for (seeker, response), found in zip(pairs, _suggest(rewriter, pairs), strict=True)
+        for s in found
+    ]
+    return sum(shown) / len(shown)
+
+
+Click = tuple[SuggestionRow | None, FeedbackAction, str | None]  # on which suggestion, what, edited text
+
+
+def _tasteful(seeker: str, response: str, rows: list[SuggestionRow]) -> Click:
+    """Accept the first suggestion that takes up a detail of the post, else 'not helpful'."""
+    liked = next((row for row in rows if takes_up_detail(seeker, response, row.sentence)), None)
+    return (liked, FeedbackAction.ACCEPT, None) if liked else (None, FeedbackAction.REJECT, None)
+
+
+DISMISSIVE = ("Stop complaining and deal with it.", "Nobody cares, move on.", "That is your own problem.")
+
+
+def _dismissive(seeker: str, response: str, rows: list[SuggestionRow]) -> Click:
+    """Feedback against empathy: every first suggestion edited into a dismissive sentence."""
+    row = rows[0]
+    return row, FeedbackAction.EDIT, row.new_response.replace(row.sentence, DISMISSIVE[row.id % len(DISMISSIVE)])
+
+
+def _click(engine: Engine, clock: ManualClock, rewriter: Rewriter, pairs: list[Pair], first_id: int, choose) -> None:
+    """Stores the suggestions as the worker would and the members' clicks as the buttons would."""
+    with Session(engine) as session, session.begin():
+        for offset, ((seeker, response), found) in enumerate(zip(pairs, _suggest(rewriter, pairs), strict=True)):
+            reply, rows = reply_with_suggestions(
+                session,
+                storable(found),
+                rewriter.version,
+                guild_id=GUILD,
+                message_id=first_id + offset,
+                seeker_text=seeker,
+                response_text=response,
+                created_at=clock.now(),
+            )
+            if not rows:
+                continue
+            row, action, edited = choose(seeker, response, rows)
+            target = suggestion(session, row.id) if row else suggested_reply(session, reply.id)
+            record_feedback(session, target, reply.responder_id, action, clock.now(), "UTC", edited_text=edited)
+
+
+@pytest.fixture
+def loop_settings(bot_settings: Settings, bot_engine: Engine, tmp_path: Path) -> Settings:
+    """Feedback rounds the size of a test: a handful of examples suffice; the candidate is compared
+    with the active version on the project's eight sample exchanges, too few to hold it to the
+    deployment's tolerances (perplexity on eight replies swings by half from one sample to the next),
+    so they are wider here; a candidate trained against empathy still fails."""
+    with Session(bot_engine) as session, session.begin():
+        update_guild(session, GUILD, storage_defaults(bot_settings), START, {"training_opt_in": True})
+    retrain = bot_settings.retrain.model_copy(
+        update={
+            "min_examples": 4,
+            "epochs": 4,
+            "learning_rate": 3e-4,
+            "eval_limit": 8,
+            "empathy_tolerance": 0.5,
+            "perplexity_tolerance": 1.0,
+            "models_dir": tmp_path,
+        }
+    )
+    return bot_settings.model_copy(update={"retrain": retrain})
+
+
+@pytest.mark.timeout(1500)  # three rounds of rewriting, retraining and evaluating with the real models
+def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_round_after_round(
+    bot_engine: Engine, loop_settings: Settings, dev_csv: Path
+) -> None:
+    clock = ManualClock(START)
+    train = _prompts(dev_csv.with_name("train.csv"), ROUNDS * PROMPTS_PER_ROUND)
+    held_out = _prompts(dev_csv, HELD_OUT)
+    rewriter = load_rewriter()
+    rates = [_acceptance(rewriter, held_out)]
+    results: list[RoundResult] = []
+    for round_index in range(ROUNDS):
+        clock.advance(timedelta(days=7))
+        batch = train[round_index * PROMPTS_PER_ROUND : (round_index + 1) * PROMPTS_PER_ROUND]
+        _click(bot_engine, clock, rewriter, batch, 10_000 * (round_index + 1), _tasteful)
+        clock.advance(timedelta(hours=1))
+        results.append(run_round(loop_settings, bot_engine, clock, "test"))
+        active = active_version(bot_engine, ModelKind.REWRITER)
+        rewriter = load_rewriter(Path(active.path) if active else None)
+        rates.append(_acceptance(rewriter, held_out))
+    print("acceptance on held-out posts, before and after each round:", [round(r, 3) for r in rates])
+    print("rounds:", [(r.status, r.reason) for r in results])
+    assert all(r.status == "promoted" for r in results), results
+    assert all(later > earlier for earlier, later in pairwise(rates)), rates
+
+
+@pytest.mark.timeout(1200)
+def test_a_candidate_trained_against_empathy_is_not_promoted_and_rollback_reaches_a_running_task(
+    bot_engine: Engine, loop_settings: Settings, dev_csv: Path
+) -> None:
+    clock = ManualClock(START)
+    train = _prompts(dev_csv.with_name("train.csv"), 2 * PROMPTS_PER_ROUND)
+    task = RewriteTask(bot_engine, clock, load_rewriter, SUGGESTIONS)
+    shipped = task.rewriter.version
+
+    clock.advance(timedelta(days=7))
+    _click(bot_engine, clock, task.rewriter, train[:PROMPTS_PER_ROUND], 10_000, _tasteful)
+    clock.advance(timedelta(hours=1))
+    good = run_round(loop_settings, bot_engine, clock, "test")
+    assert good.status == "promoted", good
+    task.refresh()
+    assert task.rewriter.version != shipped
+
+    clock.advance(timedelta(days=7))
+    _click(bot_engine, clock, task.rewriter, train[PROMPTS_PER_ROUND:], 20_000, _dismissive)
+    clock.advance(timedelta(hours=1))
+    # Trained harder than the good round, so the harm is plain on eight exchanges and not lost in noise.
+    harder = loop_settings.retrain.model_copy(update={"epochs": 2 * loop_settings.retrain.epochs})
+    worse = run_round(loop_settings.model_copy(update={"retrain": harder}), bot_engine, clock, "test")
+    print("dismissive round:", worse.reason)
+    assert worse.status == "candidate" and "worse" in worse.reason
+    candidate, active = worse.metrics["candidate"], worse.metrics["active"]
+    assert candidate["empathy_change"] < active["empathy_change"]
+    with Session(bot_engine) as session:
+        statuses = dict(session.execute(select(ModelVersion.version, ModelVersion.status)).all())
+    assert statuses == {good.version: ModelStatus.ACTIVE, worse.version: ModelStatus.CANDIDATE}
+    task.refresh()
+    assert active_version(bot_engine, ModelKind.REWRITER).version == good.version
+
+    with Session(bot_engine) as session, session.begin():
+        rollback(session, ModelKind.REWRITER, clock.now())
+    task.refresh()
+    assert active_version(bot_engine, ModelKind.REWRITER) is None and task.rewriter.version == shipped
