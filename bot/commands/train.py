@@ -55,13 +55,27 @@ def train_classifier(
     epochs: Annotated[int, typer.Option(help="upper bound on epochs; early stopping may end sooner.")] = 8,
     max_steps: Annotated[int | None, typer.Option(help="cap on optimiser steps (smoke runs).")] = None,
     lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = 16,
+    distill_from: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--distill-from",
+            help="a trained classifier folder to distil (repeat for several): the level loss also follows "
+            "their averaged probabilities on the training rows.",
+            exists=True,
+            file_okay=False,
+            metavar="DIR",
+        ),
+    ] = None,
+    distill_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="with --distill-from: share of the teachers' loss.")
+    ] = 0.5,
 ) -> None:
     """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
     import shlex
 
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
-    from partner_model.empathy.model import ClassifierConfig
+    from partner_model.empathy.model import CONFIG_FILE, ClassifierConfig
     from partner_model.empathy.train import TrainConfig
     from partner_model.empathy.training_run import run_training
 
@@ -74,7 +88,10 @@ def train_classifier(
     if head_layout not in ("pooled", "cls"):
         fail("--head-layout must be 'pooled' or 'cls'")
     model_config = ClassifierConfig(seed=seed, head_layout=head_layout, lora_r=lora_r, lora_alpha=2 * lora_r)
-    train_config = TrainConfig(epochs=epochs, max_steps=max_steps)
+    for teacher in distill_from or []:
+        if not (teacher / CONFIG_FILE).is_file():
+            fail(f"--distill-from {teacher}: no trained classifier there (no {CONFIG_FILE})")
+    train_config = TrainConfig(epochs=epochs, max_steps=max_steps, distill_weight=distill_weight)
     command = "partner-bot " + shlex.join(sys.argv[1:])
     with training_progress() as progress:
         task = progress.add_task("epoch 1", total=None, status="")
@@ -103,6 +120,7 @@ def train_classifier(
                 report_csv=report,
                 on_step=on_step,
                 on_epoch=on_epoch,
+                teachers=distill_from,
             )
         except DataFormatError as exc:
             fail(str(exc))

@@ -2,7 +2,8 @@
 
 Steps are small and named (batches, loss, schedule, evaluation) and every hyperparameter is in
 TrainConfig with a one-line reason. Rare levels (1 of IP and EX) get more weight so macro-F1
-does not ignore them.
+does not ignore them. Given teachers' probabilities, the level loss also follows their average:
+several seeds distilled into one model, which keeps one model's speed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class TrainConfig:
     rationale_weight: float = 0.5  # the token rationale loss beside the level loss (EPITOME's joint task)
     class_weight_power: float = 0.5  # weight of class c = (n / n_c) ** power: softened inverse frequency
     patience: int = 2  # epochs without dev improvement before stopping
+    distill_weight: float = 0.5  # with teachers: share of the level loss that follows their averaged probabilities
     max_steps: int | None = None  # cap on optimiser steps, for smoke tests
     threads: int = 0  # torch threads; 0 keeps torch's default
 
@@ -92,13 +94,19 @@ def loss_for_batch(
     weights: torch.Tensor,
     rationale_weight: float,
     pad_id: int,
+    soft_targets: torch.Tensor | None = None,
+    distill_weight: float = 0.0,
 ) -> torch.Tensor:
+    """Weighted level cross-entropy (blended with the teachers' soft targets if given) plus the tagger loss."""
     batch = collate(pairs, pad_id)
     level_logits, rationale_logits = model(batch)
     gold = torch.tensor([[e.levels[m] for m in MECHANISMS] for e in examples])
     level_loss = sum(
         nn.functional.cross_entropy(level_logits[:, m], gold[:, m], weight=weights[m]) for m in range(len(MECHANISMS))
     )
+    if soft_targets is not None:
+        soft_loss = -(soft_targets * level_logits.log_softmax(-1)).sum(-1).mean(0).sum()
+        level_loss = (1.0 - distill_weight) * level_loss + distill_weight * soft_loss
     targets = rationale_targets(pairs, [e.rationales for e in examples], MECHANISMS, batch["input_ids"].shape[1])
     token_mask = batch["response_mask"].unsqueeze(-1).expand_as(targets)
     token_loss = nn.functional.binary_cross_entropy_with_logits(rationale_logits, targets, reduction="none")
@@ -107,14 +115,36 @@ def loss_for_batch(
 
 
 @torch.inference_mode()
-def predict_levels(model: EmpathyModel, pairs: list[EncodedPair], pad_id: int, batch_size: int = 64) -> np.ndarray:
-    """(example, mechanism) predicted levels, in the order of pairs."""
+def predict_probabilities(
+    model: EmpathyModel, pairs: list[EncodedPair], pad_id: int, batch_size: int = 64
+) -> np.ndarray:
+    """(example, mechanism, level) probabilities, in the order of pairs."""
     model.eval()
-    predicted = np.zeros((len(pairs), len(MECHANISMS)), dtype=int)
+    probabilities = np.zeros((len(pairs), len(MECHANISMS), LEVELS), dtype=np.float32)
     for index in sequential_batches([len(p.input_ids) for p in pairs], batch_size):
         level_logits, _ = model(collate([pairs[i] for i in index], pad_id))
-        predicted[index] = level_logits.argmax(-1).numpy()
-    return predicted
+        probabilities[index] = level_logits.softmax(-1).numpy()
+    return probabilities
+
+
+def predict_levels(model: EmpathyModel, pairs: list[EncodedPair], pad_id: int) -> np.ndarray:
+    """(example, mechanism) predicted levels, in the order of pairs."""
+    return predict_probabilities(model, pairs, pad_id).argmax(-1)
+
+
+def teacher_probabilities(teachers: list[Path], encoder_dir: Path, examples: list[EpitomeExample]) -> np.ndarray:
+    """The teachers' level probabilities on examples, averaged: the soft targets of distillation."""
+    from transformers import AutoTokenizer
+
+    from partner_model.empathy.model import load
+
+    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+    total = np.zeros((len(examples), len(MECHANISMS), LEVELS), dtype=np.float32)
+    for folder in teachers:
+        teacher = load(folder, encoder_dir)
+        pairs = encode_examples(tokenizer, examples, teacher.config)
+        total += predict_probabilities(teacher, pairs, tokenizer.pad_token_id)
+    return total / len(teachers)
 
 
 def dev_figures(predicted: np.ndarray, examples: list[EpitomeExample]) -> dict[str, Any]:
@@ -144,8 +174,12 @@ def train(
     dev_examples: list[EpitomeExample],
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
+    soft_targets: np.ndarray | None = None,
 ) -> tuple[EmpathyModel, dict[str, Any]]:
-    """Train and return the best model by dev selection score, with its figures and the history."""
+    """Train and return the best model by dev selection score, with its figures and the history.
+
+    soft_targets: (train example, mechanism, level) probabilities of teachers to distil, or None.
+    """
     from transformers import AutoTokenizer
 
     if train_config.threads:
@@ -191,6 +225,8 @@ def train(
                 weights,
                 train_config.rationale_weight,
                 tokenizer.pad_token_id,
+                None if soft_targets is None else torch.from_numpy(soft_targets[index]),
+                train_config.distill_weight,
             )
             optimiser.zero_grad()
             loss.backward()

@@ -13,8 +13,8 @@ from partner_model.empathy.card import write_classifier_card
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.evaluate import figures, score_examples
 from partner_model.empathy.inference import EmpathyScorer
-from partner_model.empathy.model import ClassifierConfig, save
-from partner_model.empathy.train import EpochCallback, StepCallback, TrainConfig, train
+from partner_model.empathy.model import HEADS_FILE, ClassifierConfig, save
+from partner_model.empathy.train import EpochCallback, StepCallback, TrainConfig, teacher_probabilities, train
 
 
 def split_by_seeker(examples: list[EpitomeExample], fraction: float, seed: int) -> tuple[list, list]:
@@ -41,8 +41,9 @@ def run_training(
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
     on_report: Callable[[int], None] | None = None,
+    teachers: list[Path] | None = None,
 ) -> dict[str, Any]:
-    """Train, save the adapter and heads to out_dir, evaluate on the report set, write the card."""
+    """Train (distilling teachers' folders if given), save to out_dir, evaluate on the report set, write the card."""
     train_examples = read_epitome_csv(train_csv)
     data: dict[str, Any] = {"train": f"{train_csv.name} ({len(train_examples)} rows, sha256 {file_digest(train_csv)})"}
     if dev_csv is not None:
@@ -54,7 +55,13 @@ def run_training(
             f"{len(selection)} rows of {train_csv.name} held out by seeker post (seed {model_config.seed}); "
             f"trained on the other {len(train_examples)}"
         )
-    model, info = train(encoder_dir, model_config, train_config, train_examples, selection, on_step, on_epoch)
+    soft_targets = None
+    if teachers:
+        soft_targets = teacher_probabilities(teachers, encoder_dir, train_examples)
+        data["teachers"] = ", ".join(f"{t.name} (heads sha256 {file_digest(t / HEADS_FILE)})" for t in teachers)
+    model, info = train(
+        encoder_dir, model_config, train_config, train_examples, selection, on_step, on_epoch, soft_targets
+    )
     save(model, out_dir)
 
     report_path = report_csv or dev_csv

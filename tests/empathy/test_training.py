@@ -1,16 +1,25 @@
 """Training plumbing on a tiny random-weight encoder: the loss is logged, every trainable weight moves,
-and a saved model loads back to the same predictions."""
+a saved model loads back to the same predictions, and distillation follows the teachers."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from partner_model.empathy import MECHANISMS
 from partner_model.empathy.data import EpitomeExample
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.empathy.model import ClassifierConfig, build_for_training, save
-from partner_model.empathy.train import TrainConfig, class_weights, train
+from partner_model.empathy.train import (
+    TrainConfig,
+    class_weights,
+    encode_examples,
+    predict_levels,
+    teacher_probabilities,
+    train,
+)
 
 
 def _examples() -> list[EpitomeExample]:
@@ -82,3 +91,39 @@ def test_a_saved_classifier_loads_to_the_same_scores(tiny_encoder_dir: Path, tmp
         assert a.levels == b.levels
         for mech in a.probabilities:
             assert torch.allclose(torch.tensor(a.probabilities[mech]), torch.tensor(b.probabilities[mech]), atol=1e-3)
+
+
+def test_teacher_probabilities_average_the_teachers(tiny_encoder_dir: Path, tmp_path: Path) -> None:
+    examples = _examples()[:4]
+    folders = []
+    for seed in (5, 6):
+        config = ClassifierConfig(seed=seed, max_length=64, max_seeker_tokens=16, lora_r=4, lora_alpha=8)
+        model, _ = train(tiny_encoder_dir, config, TrainConfig(epochs=1, batch_size=4, max_steps=2), examples, examples)
+        save(model, tmp_path / f"teacher{seed}")
+        folders.append(tmp_path / f"teacher{seed}")
+    each = [
+        np.array([[s.probabilities[m] for m in MECHANISMS] for s in _scores(folder, tiny_encoder_dir, examples)])
+        for folder in folders
+    ]
+    averaged = teacher_probabilities(folders, tiny_encoder_dir, examples)
+    assert averaged.shape == (4, len(MECHANISMS), 3)
+    assert np.allclose(averaged, (each[0] + each[1]) / 2, atol=1e-3)
+
+
+def test_a_student_follows_its_teachers_rather_than_the_labels(tiny_encoder_dir: Path) -> None:
+    examples = _examples()
+    # Teachers that put every row at level 2 of every mechanism, against labels that are mostly 0.
+    soft = np.zeros((len(examples), len(MECHANISMS), 3), dtype=np.float32)
+    soft[:, :, 2] = 1.0
+    config = ClassifierConfig(seed=3, max_length=64, max_seeker_tokens=16, lora_r=4, lora_alpha=8)
+    settings = TrainConfig(epochs=3, batch_size=4, lr_lora=1e-2, lr_heads=1e-2, patience=3, distill_weight=1.0)
+    student, _ = train(tiny_encoder_dir, config, settings, examples, examples[:4], soft_targets=soft)
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_encoder_dir)
+    predicted = predict_levels(student, encode_examples(tokenizer, examples, config), tokenizer.pad_token_id)
+    assert (predicted == 2).mean() > 0.9
+
+
+def _scores(folder: Path, encoder_dir: Path, examples: list[EpitomeExample]) -> list:
+    return EmpathyScorer.load(folder, encoder_dir).score([(e.seeker, e.response) for e in examples])
