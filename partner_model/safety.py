@@ -53,6 +53,10 @@ CRISIS = {
         r"\bdrive\s+my\s+car\s+into\b",
         r"\bwant\s+out\b",
         r"\bdisappear\s+forever\b",
+        r"\b(?:blast|shoot)(?:ing)?\s+my\s*self\b",
+        r"\bblow\s+my\s+brains\s+out\b",
+        r"\bis\s+(?:life|living|it)\s+(?:even\s+)?worth\s+(?:living|it\s+anymore)\b",
+        r"\bwhy\s+(?:do|should)\s+i\s+(?:have\s+to\s+)?(?:stay|keep\s+living|be)\s+alive\b",
     ),
     "self-harm": _patterns(
         r"\bself[-\s]?harm\w*",
