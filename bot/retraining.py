@@ -4,6 +4,8 @@ active version evaluated side by side -> promoted only when not worse, else left
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,14 +41,17 @@ def feedback_weight(row: TrainingFeedback, settings: Settings) -> float:
     return weights.get(FeedbackAction(row.action), 0.0)
 
 
-def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any) -> list[Any]:
-    """Weighted RWR examples; an edit's target is the member's own sentence when it is a one-sentence
-    edit of the reply, else the suggestion they started from."""
+def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any) -> tuple[list[Any], int]:
+    """Weighted RWR examples and how many were left out as unsafe. An edit's target is the member's own
+    sentence when it is a one-sentence edit of the reply, else the suggestion they started from; a target
+    the suggestion filter would reject (a link, a mention, offensive or crisis language) is never imitated."""
     from partner_model.rewriter.edits import Edit, EditKind
     from partner_model.rewriter.feedback_training import FeedbackExample, edit_from_text
+    from partner_model.safety import sentence_problems
     from partner_model.text import split_sentences
 
     examples = []
+    unsafe = 0
     for row in rows:
         weight = feedback_weight(row, settings)
         if weight <= 0:
@@ -55,11 +60,14 @@ def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any
         edit = Edit(EditKind(row.edit_kind), row.position, row.sentence)
         if row.action == FeedbackAction.EDIT and row.edited_text:
             edit = edit_from_text(sentences, row.edited_text) or edit
+        if sentence_problems(edit.sentence, settings.rewriter.max_sentence_chars):
+            unsafe += 1
+            continue
         before, after = scorer.score([(row.seeker_text, row.response_text), (row.seeker_text, edit.apply(sentences))])
         gain = max(0, after.total - before.total)
         weight *= 1 + settings.retrain.empathy_bonus * gain / 6
         examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight))
-    return examples
+    return examples, unsafe
 
 
 def evaluation_items(settings: Settings) -> list[tuple[str, list[str]]]:
@@ -73,6 +81,19 @@ def evaluation_items(settings: Settings) -> list[tuple[str, list[str]]]:
     else:
         pairs = list(SAMPLE_EXCHANGES)
     return [(seeker, split_sentences(response)) for seeker, response in pairs[: settings.retrain.eval_limit]]
+
+
+def evaluation_signature(items: list[tuple[str, list[str]]], judge_version: str, scorer_version: str) -> str:
+    """What a version's figures were measured on: the evaluation items and both classifiers. A version
+    promoted after a gate keeps its figures, so the next round compares against them instead of
+    evaluating it again, as long as the signature is the same.
+
+    >>> evaluation_signature([("post", ["Reply."])], "judge-1", "classifier-1") == evaluation_signature(
+    ...     [("post", ["Reply."])], "judge-2", "classifier-1")
+    False
+    """
+    payload = json.dumps({"items": items, "judge": judge_version, "scorer": scorer_version}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 def not_worse(candidate: dict[str, float], active: dict[str, float], settings: Settings) -> tuple[bool, str]:
@@ -111,8 +132,8 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     with Session(engine) as session:
         rows, left_out = training_feedback(session, active_since(session, ModelKind.REWRITER))
     scorer = load_scorer()
-    examples = build_examples(rows, settings, scorer)
-    counts = {"feedback_rows": len(rows), "examples": len(examples), **left_out}
+    examples, unsafe = build_examples(rows, settings, scorer)
+    counts = {"feedback_rows": len(rows), "examples": len(examples), "unsafe_targets": unsafe, **left_out}
     params = {"parent": parent_name, "epochs": settings.retrain.epochs, "learning_rate": settings.retrain.learning_rate}
 
     def finish(status: RunStatus, reason: str, metrics: dict | None = None, version_id: int | None = None) -> None:
@@ -156,12 +177,21 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     judge = load_scorer("judge")
     embedder = SentenceEmbedder.load(settings.models.encoder_dir)
     base = BaseLMScorer.load(settings.models.lm_dir)
+    measured_on = evaluation_signature(items, judge.version, scorer.version)
     figures = {}
+    if active and active.metrics.get("evaluation") == measured_on:
+        figures["active"] = active.metrics["candidate"]  # the evaluation is seeded: the same run gives the same figures
     for name, folder in (("active", parent_dir), ("candidate", out_dir)):
-        rewrites = ev.rewriter_system(load_rewriter(folder, scorer, embedder))(items)
-        figures[name] = ev.metrics(items, rewrites, judge, scorer, base, embedder)
+        if name not in figures:
+            rewrites = ev.rewriter_system(load_rewriter(folder, scorer, embedder))(items)
+            figures[name] = ev.metrics(items, rewrites, judge, scorer, base, embedder)
     ok, summary = not_worse(figures["candidate"], figures["active"], settings)
-    metrics = {"candidate": figures["candidate"], "active": figures["active"], "training": info["history"][-1]}
+    metrics = {
+        "candidate": figures["candidate"],
+        "active": figures["active"],
+        "training": info["history"][-1],
+        "evaluation": measured_on,
+    }
     with Session(engine) as session, session.begin():
         row = add_version(
             session,

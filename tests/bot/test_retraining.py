@@ -25,7 +25,15 @@ from tests.factories import reply_with_suggestions
 pytestmark = pytest.mark.parametrize("bot_engine", BACKENDS, indirect=True)
 
 
-def _feedback(engine: Engine, settings: Settings, guild: int, opted_in: bool, action: FeedbackAction, n: int) -> None:
+def _feedback(
+    engine: Engine,
+    settings: Settings,
+    guild: int,
+    opted_in: bool,
+    action: FeedbackAction,
+    n: int,
+    own_sentence: str = "That must feel lonely.",
+) -> None:
     from bot.app import storage_defaults
 
     sentence = "Weekends alone in a new city sound hard."
@@ -41,7 +49,7 @@ def _feedback(engine: Engine, settings: Settings, guild: int, opted_in: bool, ac
                 response_text="Join a club. It helps.",
                 created_at=START,
             )
-            edited = "Join a club. That must feel lonely. It helps." if action == FeedbackAction.EDIT else None
+            edited = f"Join a club. {own_sentence} It helps." if action == FeedbackAction.EDIT else None
             target = suggestion(session, rows[0].id)
             record_feedback(session, target, reply.responder_id, action, START, "UTC", edited_text=edited)
 
@@ -52,10 +60,22 @@ def test_only_opted_in_guilds_feedback_trains(bot_engine: Engine, bot_settings: 
     with Session(bot_engine) as session:
         rows, left_out = training_feedback(session, None)
     assert len(rows) == 2 and left_out == {"not_opted_in": 3, "texts_gone": 0}
-    [example, _] = build_examples(rows, bot_settings, shipped_scorer)
+    [example, _], unsafe = build_examples(rows, bot_settings, shipped_scorer)
     # The member's own sentence is the target, weighted as an edit (2.0) or more with an empathy gain.
     assert example.edit.sentence == "That must feel lonely." and example.edit.position == 1
-    assert example.weight >= bot_settings.retrain.edit_weight
+    assert example.weight >= bot_settings.retrain.edit_weight and unsafe == 0
+
+
+def test_an_edit_the_suggestion_filter_would_reject_is_never_imitated(
+    bot_engine: Engine, bot_settings: Settings, shipped_scorer
+) -> None:
+    _feedback(bot_engine, bot_settings, 1, True, FeedbackAction.EDIT, 1, "See https://example.com for help.")
+    _feedback(bot_engine, bot_settings, 2, True, FeedbackAction.EDIT, 1, "Ask @everyone on the server tonight.")
+    _feedback(bot_engine, bot_settings, 3, True, FeedbackAction.EDIT, 1, "That must feel lonely.")
+    with Session(bot_engine) as session:
+        rows, _ = training_feedback(session, None)
+    examples, unsafe = build_examples(rows, bot_settings, shipped_scorer)
+    assert [e.edit.sentence for e in examples] == ["That must feel lonely."] and unsafe == 2
 
 
 def test_too_little_feedback_skips_the_round_with_a_reason(bot_engine: Engine, bot_settings: Settings) -> None:
