@@ -66,7 +66,7 @@ def test_evaluate_rewriter_prints_every_system_with_every_metric(dev_csv: Path, 
         dev_csv, tmp_path / "dev.csv", 3, lambda row: int(row["ER"]) + int(row["IP"]) + int(row["EX"]) <= 1
     )
     dump = tmp_path / "dump.jsonl"
-    train = dev_csv.with_name("train.csv")
+    train = csv_subset(dev_csv.with_name("train.csv"), tmp_path / "train.csv", 200)  # retrieval's pool
     result = _cli("evaluate", "rewriter", "--data", str(subset), "--train", str(train), "--dump", str(dump), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
