@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 from bot.settings import Settings
 from storage.clock import Clock
 from storage.feedback import TrainingFeedback, training_feedback
-from storage.model_versions import active_since, active_version, add_version, promote, record_training_run
+from storage.model_versions import (
+    active_since,
+    active_version,
+    add_version,
+    promote,
+    record_training_run,
+    version_metrics,
+)
 from storage.models import FeedbackAction, ModelKind, RunStatus, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -178,17 +185,19 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     embedder = SentenceEmbedder.load(settings.models.encoder_dir)
     base = BaseLMScorer.load(settings.models.lm_dir)
     measured_on = evaluation_signature(items, judge.version, scorer.version)
-    figures = {}
-    if active and active.metrics.get("evaluation") == measured_on:
-        figures["active"] = active.metrics["candidate"]  # the evaluation is seeded: the same run gives the same figures
-    for name, folder in (("active", parent_dir), ("candidate", out_dir)):
-        if name not in figures:
-            rewrites = ev.rewriter_system(load_rewriter(folder, scorer, embedder))(items)
-            figures[name] = ev.metrics(items, rewrites, judge, scorer, base, embedder)
-    ok, summary = not_worse(figures["candidate"], figures["active"], settings)
+
+    def evaluate(folder: Path) -> dict[str, float]:
+        rewrites = ev.rewriter_system(load_rewriter(folder, scorer, embedder))(items)
+        return ev.metrics(items, rewrites, judge, scorer, base, embedder)
+
+    stored = version_metrics(engine, ModelKind.REWRITER, active.version) if active else {}
+    # The evaluation is seeded, so the active version's figures from its own gate are what it would score again.
+    active_figures = stored["candidate"] if stored.get("evaluation") == measured_on else evaluate(parent_dir)
+    candidate_figures = evaluate(out_dir)
+    ok, summary = not_worse(candidate_figures, active_figures, settings)
     metrics = {
-        "candidate": figures["candidate"],
-        "active": figures["active"],
+        "candidate": candidate_figures,
+        "active": active_figures,
         "training": info["history"][-1],
         "evaluation": measured_on,
     }

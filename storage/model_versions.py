@@ -15,19 +15,28 @@ from storage.models import ModelStatus, ModelVersion, TrainingRun
 class ActiveVersion:
     version: str
     path: str
-    metrics: dict  # its evaluation when it was trained: the next candidate is compared against these
 
 
 def active_version(engine: Engine, kind: str) -> ActiveVersion | None:
     """The active version of a kind of model, or None (then the shipped artefact is used)."""
     with Session(engine) as session:
         row = session.execute(
-            select(ModelVersion.version, ModelVersion.path, ModelVersion.metrics)
+            select(ModelVersion.version, ModelVersion.path)
             .where(ModelVersion.kind == kind, ModelVersion.status == ModelStatus.ACTIVE)
             .order_by(ModelVersion.promoted_at.desc(), ModelVersion.id.desc())
             .limit(1)
         ).first()
-    return ActiveVersion(row.version, row.path, row.metrics or {}) if row else None
+    return ActiveVersion(row.version, row.path) if row else None
+
+
+def version_metrics(engine: Engine, kind: str, version: str) -> dict:
+    """The figures a version was stored with (its gate evaluation); {} if it has none. Read only by
+    retraining, so workers polling active_version do not load them."""
+    with Session(engine) as session:
+        found = session.scalar(
+            select(ModelVersion.metrics).where(ModelVersion.kind == kind, ModelVersion.version == version)
+        )
+    return found or {}
 
 
 class VersionError(ValueError):
