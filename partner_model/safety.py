@@ -19,6 +19,9 @@ DATA_DIR = Path(__file__).resolve().parent / "safety_data"
 # A sentence with an offensive-language probability at or above this is not suggested.
 PROFANITY_THRESHOLD = 0.5
 MIN_SUGGESTION_WORDS = 3
+# A word said this many times in a row ("so so so") reads as a generation loop, not emphasis.
+MAX_WORD_RUN = 3
+WORD = re.compile(r"[\w']+")
 
 
 def _patterns(*sources: str) -> re.Pattern[str]:
@@ -176,9 +179,29 @@ def sentence_problems(sentence: str, max_chars: int, blocked: Iterable[str] = ()
     problems += harmful_reasons(text)
     if text and _profanity([text])[0] >= PROFANITY_THRESHOLD:
         problems.append("offensive language")
+    if _repeats_itself(text):
+        problems.append("repeats itself")
     if sentence_key(text) in set(blocked):
         problems.append("blocked by a moderator flag")
     return problems
+
+
+def _repeats_itself(text: str) -> bool:
+    """A phrase of two or more words said twice in a row, or one word MAX_WORD_RUN times: the sampler looping.
+
+    >>> _repeats_itself("I'm so sorry, I'm so sorry you lost him.")
+    True
+    >>> _repeats_itself("I know how you feel and I know how hard it is.")
+    False
+    """
+    words = [w.lower() for w in WORD.findall(text)]
+    for size in range(1, len(words) // 2 + 1):
+        copies = MAX_WORD_RUN if size == 1 else 2
+        for start in range(len(words) - size * copies + 1):
+            phrase = words[start : start + size]
+            if all(words[start + k * size : start + (k + 1) * size] == phrase for k in range(1, copies)):
+                return True
+    return False
 
 
 def sentence_key(sentence: str) -> str:

@@ -32,6 +32,7 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("You should just hurt yourself to feel better.", "encourages self-harm"),
         ("Maybe think about suicide as an option.", "mentions suicide or self-harm"),
         ("That's so fucking dumb of you.", "offensive language"),
+        ("I'm so sorry, I'm so sorry, I'm so sorry for your loss.", "repeats itself"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
