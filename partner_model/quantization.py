@@ -17,8 +17,9 @@ FEED_FORWARD_OUTPUT = r"(?<!attention)\.output\.dense$|down_proj"
 
 
 def quantize_linear_layers(model: nn.Module, skip: str = FEED_FORWARD_OUTPUT) -> nn.Module:
-    """Linear layers replaced by int8 dynamically quantised ones (per-channel weights), except those
-    whose module name matches the skip pattern; for inference on a CPU only.
+    """Linear layers replaced, in place, by int8 dynamically quantised ones (per-channel weights),
+    except those whose module name matches the skip pattern; for inference on a CPU only. In place:
+    a copy would hold the float model twice at load (the worker's peak memory).
 
     torch marks its eager quantisation API deprecated in favour of torchao, which is not part of
     the pinned stack; the API still works in the pinned torch, so its warnings are silenced here
@@ -34,4 +35,4 @@ def quantize_linear_layers(model: nn.Module, skip: str = FEED_FORWARD_OUTPUT) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        return quantize_dynamic(model, chosen, dtype=torch.qint8)
+        return quantize_dynamic(model, chosen, dtype=torch.qint8, inplace=True)

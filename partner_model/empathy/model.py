@@ -134,14 +134,16 @@ def save(model: EmpathyModel, folder: Path) -> None:
 
 
 def load(folder: Path, encoder_dir: Path) -> EmpathyModel:
-    """A trained classifier with its adapter merged into the encoder, ready for inference."""
-    from peft import PeftModel
+    """A trained classifier with its adapter merged into the encoder (without peft: the bot serves
+    with it), ready for inference."""
     from safetensors.torch import load_file
     from transformers import AutoModel
 
+    from partner_model.lora import merge_lora
+
     config = ClassifierConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
-    base = AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False)
-    encoder = PeftModel.from_pretrained(base, folder / ADAPTER_DIR).merge_and_unload()
+    encoder = AutoModel.from_pretrained(encoder_dir, add_pooling_layer=False)
+    merge_lora(encoder, folder / ADAPTER_DIR)
     model = EmpathyModel(encoder, config)
     model.heads.load_state_dict(load_file(folder / HEADS_FILE))
     return model.eval()

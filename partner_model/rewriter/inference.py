@@ -17,7 +17,7 @@ from typing import Any
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.generate import action_distributions, generate_shared, top_actions
-from partner_model.rewriter.policy import RewriterPolicy, load
+from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import encode_prompt
 from partner_model.safety import sentence_problems
 from partner_model.text import split_sentences
@@ -88,8 +88,7 @@ class Rewriter:
         from partner_model.rewriter.policy import best_device
 
         quiet_transformers()
-        policy = load(folder, lm_path(lm_dir), device=best_device(device))
-        policy.merge_for_inference(quantize=(config or RewriteConfig()).quantize)
+        policy = load_merged(folder, lm_path(lm_dir), best_device(device), (config or RewriteConfig()).quantize)
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
         return cls(policy, scorer, embedder, version, config)
 

@@ -132,11 +132,8 @@ def build(
 ) -> RewriterPolicy:
     """A policy on the base LM: a fresh LoRA adapter, or a saved one (adapter_dir) to continue training."""
     from peft import LoraConfig, PeftModel, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(lm_dir)
-    tokenizer.padding_side = "left"
-    base = AutoModelForCausalLM.from_pretrained(lm_dir, dtype=torch.float32)
+    tokenizer, base = _base_lm(lm_dir)
     if adapter_dir is not None:
         lm = PeftModel.from_pretrained(base, adapter_dir, is_trainable=trainable)
     else:
@@ -165,10 +162,37 @@ def save(policy: RewriterPolicy, folder: Path) -> None:
     save_file(state, folder / HEAD_FILE)
 
 
-def load(folder: Path, lm_dir: Path, trainable: bool = False, device: torch.device | None = None) -> RewriterPolicy:
+def _base_lm(lm_dir: Path) -> tuple[Any, nn.Module]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(lm_dir)
+    tokenizer.padding_side = "left"
+    return tokenizer, AutoModelForCausalLM.from_pretrained(lm_dir, dtype=torch.float32)
+
+
+def _with_head(policy: RewriterPolicy, folder: Path) -> RewriterPolicy:
     from safetensors.torch import load_file
 
-    config = PolicyConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
-    policy = build(lm_dir, config, adapter_dir=folder / ADAPTER_DIR, trainable=trainable, device=device)
     policy.position_head.load_state_dict(load_file(folder / HEAD_FILE, device=str(policy.device)))
+    return policy
+
+
+def load(folder: Path, lm_dir: Path, trainable: bool = False, device: torch.device | None = None) -> RewriterPolicy:
+    """A saved policy with its adapter as a peft module: to train further, or to read its log-probabilities."""
+    config = PolicyConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
+    adapted = build(lm_dir, config, adapter_dir=folder / ADAPTER_DIR, trainable=trainable, device=device)
+    policy = _with_head(adapted, folder)
     return policy if trainable else policy.eval()
+
+
+def load_merged(folder: Path, lm_dir: Path, device: torch.device, quantize: bool) -> RewriterPolicy:
+    """A saved policy for sampling only: the adapter folded into the weights without peft (serving
+    processes never import it), then quantised on a CPU when asked."""
+    from partner_model.lora import merge_lora
+
+    config = PolicyConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
+    tokenizer, lm = _base_lm(lm_dir)
+    merge_lora(lm, folder / ADAPTER_DIR)
+    policy = _with_head(RewriterPolicy(lm, tokenizer, config).to(device), folder)
+    policy.merge_for_inference(quantize=quantize)
+    return policy
