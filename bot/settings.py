@@ -110,6 +110,7 @@ class RewriterSettings(BaseModel):
     max_sentence_chars: int = Field(300, ge=20, le=2000)
     actions_per_reply: int = Field(3, ge=1, le=10)
     samples_per_action: int = Field(3, ge=1, le=10)
+    replies_per_generation: int = Field(1, ge=1, le=64)
     quantize: bool = True
 
     def rewrite_config(self) -> RewriteConfig:
@@ -119,6 +120,7 @@ class RewriterSettings(BaseModel):
         return RewriteConfig(
             actions_per_reply=self.actions_per_reply,
             samples_per_action=self.samples_per_action,
+            replies_per_generation=self.replies_per_generation,
             max_sentence_chars=self.max_sentence_chars,
             quantize=self.quantize,
         )

@@ -23,7 +23,7 @@ from partner_model.empathy.train import seed_everything
 from partner_model.rewriter import rewards
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
-from partner_model.rewriter.generate import action_distributions, generate_shared, sample_actions
+from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
 from partner_model.rewriter.policy import RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
 
@@ -145,8 +145,8 @@ def train_rl(
         sampled, batch, actions = [], [], []
         for prompt, encoded_prompt, probs in zip(chosen, encoded, action_distributions(policy, encoded), strict=True):
             group = sample_actions([probs] * config.group_size, generator)
-            sampled += generate_shared(
-                policy, encoded_prompt, group, config.temperature, config.top_p, config.max_new_tokens
+            sampled += generate_grouped(
+                policy, [encoded_prompt], [group], config.temperature, config.top_p, config.max_new_tokens
             )
             batch += [prompt] * config.group_size
             actions += group

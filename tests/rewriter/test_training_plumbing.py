@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import torch
 
-from partner_model.embedding import SentenceEmbedder
-from partner_model.empathy.inference import EmpathyScorer
-from partner_model.empathy.model import ClassifierConfig, build_for_training
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import Rewriter
-from partner_model.rewriter.lm_scoring import BaseLMScorer
 from partner_model.rewriter.policy import PolicyConfig, build, load, save
 from partner_model.rewriter.prompt import PromptConfig
-from partner_model.rewriter.rewards import RewardWeights
 from partner_model.rewriter.rl import LOG_FILE, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
 from partner_model.rewriter.warmstart_data import WarmStartExample
@@ -64,18 +58,6 @@ def test_warm_start_logs_its_loss_and_moves_every_trainable_weight(tiny_lm_dir: 
     assert [n for n in before if torch.equal(before[n], after[n])] == []
 
 
-@pytest.fixture(scope="module")
-def reward_context(tiny_lm_dir: Path, request: pytest.FixtureRequest) -> RewardContext:
-    encoder_dir = request.getfixturevalue("tiny_encoder_dir")
-    from transformers import AutoModel, AutoTokenizer
-
-    classifier = build_for_training(encoder_dir, ClassifierConfig(lora_r=2, lora_alpha=4)).eval()
-    scorer = EmpathyScorer(classifier, AutoTokenizer.from_pretrained(encoder_dir), "tiny")
-    embedder = SentenceEmbedder(AutoModel.from_pretrained(encoder_dir), AutoTokenizer.from_pretrained(encoder_dir))
-    base = build(tiny_lm_dir, TINY)
-    return RewardContext(scorer, BaseLMScorer(base.lm, base.tokenizer), embedder, RewardWeights(), lambda s: True)
-
-
 def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
 ) -> None:
@@ -112,15 +94,21 @@ def test_inference_returns_only_filtered_distinct_suggestions(
         assert suggestion.new_response == suggestion.edit.apply(["Get another one.", "Apply online."])
 
 
-def test_sharing_the_prompt_cache_changes_nothing_but_speed(tiny_lm_dir: Path) -> None:
-    from partner_model.rewriter.generate import generate, generate_shared
+def test_sharing_each_prompts_cache_across_replies_changes_nothing_but_speed(tiny_lm_dir: Path) -> None:
+    from partner_model.rewriter.generate import generate, generate_grouped
     from partner_model.rewriter.prompt import encode_prompt
 
     policy = build(tiny_lm_dir, TINY).eval()
-    prompt = encode_prompt(policy.tokenizer, "I lost my job.", ["Get another one.", "Apply online."], TINY.prompt)
-    actions = [(EditKind.INSERT, 0), (EditKind.REPLACE, 1), (EditKind.INSERT, 2)]
-    shared = generate_shared(policy, prompt, actions, temperature=0.0, top_p=1.0, max_new_tokens=6)
-    padded = generate(policy, [prompt] * 3, actions, temperature=0.0, top_p=1.0, max_new_tokens=6)
+    long = encode_prompt(policy.tokenizer, "I lost my job.", ["Get another one.", "Apply online."], TINY.prompt)
+    short = encode_prompt(policy.tokenizer, "Sad.", ["Ok."], TINY.prompt)
+    assert len(long.input_ids) != len(short.input_ids)  # the shorter prompt is padded in the shared batch
+    actions = [[(EditKind.INSERT, 0), (EditKind.REPLACE, 1), (EditKind.INSERT, 2)], [], [(EditKind.INSERT, 1)] * 2]
+    prompts = [long, long, short]
+    shared = generate_grouped(policy, prompts, actions, temperature=0.0, top_p=1.0, max_new_tokens=6)
+    rows = [prompt for prompt, group in zip(prompts, actions, strict=True) for _ in group]
+    flat = [a for group in actions for a in group]
+    padded = generate(policy, rows, flat, temperature=0.0, top_p=1.0, max_new_tokens=6)
+    assert len(shared) == 5
     assert [s.sequence.sentence for s in shared] == [p.sequence.sentence for p in padded]
     for a, b in zip(shared, padded, strict=True):
         assert abs(a.mean_log_prob - b.mean_log_prob) < 1e-3
