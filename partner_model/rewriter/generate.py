@@ -20,6 +20,8 @@ class Sampled:
     sequence: Sequence  # prompt + prefix + generated tokens, for log-probabilities
     sentence: str
     mean_log_prob: float  # the generation's own mean token log-probability
+    # False when the token limit cut the only sentence short: a half sentence is never suggested.
+    complete: bool = True
 
 
 @torch.inference_mode()
@@ -195,11 +197,13 @@ def _collect(
     for row, (prompt, (kind, position)) in enumerate(zip(prompts, actions, strict=True)):
         tokens, log_probs = drawn[row].tokens, drawn[row].log_probs
         text = policy.tokenizer.decode([t for t in tokens if t != policy.end_id], skip_special_tokens=True)
+        sentence = first_sentence(text)
         results.append(
             Sampled(
                 Sequence(prompt, kind, position, prefixes[row], tokens),
-                first_sentence(text),
+                sentence,
                 sum(log_probs) / len(log_probs) if log_probs else float("-inf"),
+                complete=policy.end_id in tokens or sentence != text.strip(),
             )
         )
     return results

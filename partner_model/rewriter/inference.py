@@ -1,7 +1,8 @@
 """`Rewriter.rewrite(seeker, response, n=3)`: ranked, filtered, distinct suggestions; batched for the worker.
 
 Per reply: the position head proposes the likeliest edits, the language model samples a few
-sentences for each, the safety filter drops what must not be shown, and the rest are ranked by
+sentences for each, the safety filter drops what must not be shown (and sentences the token limit
+cut short), and the rest are ranked by
 the cheap parts of the reward (change in empathy by the classifier, the generation's own mean
 log-probability, coherence with the reply) before near-duplicates are removed.
 """
@@ -134,7 +135,7 @@ class Rewriter:
         candidates: dict[int, list[tuple[Edit, float]]] = {i: [] for i in live}
         for owner, (kind, position), sample in zip(owners, batch_actions, sampled, strict=True):
             existing = {s.strip().lower() for s in sentences[owner]}
-            if sample.sentence.strip().lower() in existing:
+            if not sample.complete or sample.sentence.strip().lower() in existing:
                 continue
             if sentence_problems(sample.sentence, cfg.max_sentence_chars, blocked_keys):
                 continue
