@@ -162,6 +162,7 @@ def _decode(
     from transformers import DynamicCache
 
     cache = cache if cache is not None else DynamicCache()
+    end_id = policy.end_id  # a tokenizer lookup: once, not per row and step
     done = cache.get_seq_length()  # type: ignore[attr-defined]
     positions = _positions(mask)
     step_ids, step_positions = ids[:, done:], positions[:, done:]
@@ -172,7 +173,7 @@ def _decode(
         for row, token, log_prob in zip(live, chosen.tolist(), log_probs.tolist(), strict=True):
             drawn[row].tokens.append(token)
             drawn[row].log_probs.append(log_prob)
-        keep = [i for i, token in enumerate(chosen.tolist()) if token != policy.end_id]
+        keep = [i for i, token in enumerate(chosen.tolist()) if token != end_id]
         if not keep:
             break
         if len(keep) < len(live):
@@ -193,17 +194,18 @@ def _collect(
     prefixes: list[list[int]],
     drawn: list[_Drawn],
 ) -> list[Sampled]:
+    end_id = policy.end_id
     results = []
     for row, (prompt, (kind, position)) in enumerate(zip(prompts, actions, strict=True)):
         tokens, log_probs = drawn[row].tokens, drawn[row].log_probs
-        text = policy.tokenizer.decode([t for t in tokens if t != policy.end_id], skip_special_tokens=True)
+        text = policy.tokenizer.decode([t for t in tokens if t != end_id], skip_special_tokens=True)
         sentence = first_sentence(text)
         results.append(
             Sampled(
                 Sequence(prompt, kind, position, prefixes[row], tokens),
                 sentence,
                 sum(log_probs) / len(log_probs) if log_probs else float("-inf"),
-                complete=policy.end_id in tokens or sentence != text.strip(),
+                complete=end_id in tokens or sentence != text.strip(),
             )
         )
     return results
