@@ -111,6 +111,7 @@ class RewriterSettings(BaseModel):
     actions_per_reply: int = Field(3, ge=1, le=10)
     samples_per_action: int = Field(3, ge=1, le=10)
     replies_per_generation: int = Field(1, ge=1, le=64)
+    sampling_rounds: int = Field(1, ge=1, le=5)
     quantize: bool = True
 
     def rewrite_config(self) -> RewriteConfig:
@@ -121,6 +122,7 @@ class RewriterSettings(BaseModel):
             actions_per_reply=self.actions_per_reply,
             samples_per_action=self.samples_per_action,
             replies_per_generation=self.replies_per_generation,
+            sampling_rounds=self.sampling_rounds,
             max_sentence_chars=self.max_sentence_chars,
             quantize=self.quantize,
         )

@@ -223,13 +223,15 @@ class SafetyFigures:
     false_alarms: list[str]
 
 
-def _read(name: str) -> list[tuple[str, str]]:
+def read_labelled(name: str) -> list[tuple[str, str]]:
+    """(label, text) rows of a labelled set in safety_data/ (tab-separated, '#' lines are comments)."""
     with (DATA_DIR / name).open(newline="", encoding="utf-8") as handle:
         rows = [line for line in handle if not line.startswith("#")]
     return [(r["label"], r["text"]) for r in csv.DictReader(rows, delimiter="\t")]
 
 
-def _figures(rows: list[tuple[bool, bool, str]]) -> SafetyFigures:
+def detection_figures(rows: list[tuple[bool, bool, str]]) -> SafetyFigures:
+    """Precision and recall from (gold, flagged, text) rows, with the texts judged wrongly."""
     tp = sum(1 for gold, flagged, _ in rows if gold and flagged)
     fp = sum(1 for gold, flagged, _ in rows if not gold and flagged)
     fn = sum(1 for gold, flagged, _ in rows if gold and not flagged)
@@ -244,8 +246,9 @@ def _figures(rows: list[tuple[bool, bool, str]]) -> SafetyFigures:
 
 def evaluate_labelled_set(max_chars: int = 300) -> dict[str, SafetyFigures]:
     """Precision and recall of crisis detection (posts) and of the sentence filter (unsafe sentences)."""
-    posts = [(label == "crisis", bool(crisis_signals(text)), text) for label, text in _read("posts.tsv")]
+    posts = [(label == "crisis", bool(crisis_signals(text)), text) for label, text in read_labelled("posts.tsv")]
     sentences = [
-        (label == "unsafe", bool(sentence_problems(text, max_chars)), text) for label, text in _read("sentences.tsv")
+        (label == "unsafe", bool(sentence_problems(text, max_chars)), text)
+        for label, text in read_labelled("sentences.tsv")
     ]
-    return {"crisis_posts": _figures(posts), "unsafe_sentences": _figures(sentences)}
+    return {"crisis_posts": detection_figures(posts), "unsafe_sentences": detection_figures(sentences)}

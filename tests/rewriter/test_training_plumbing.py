@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.inference import Rewriter
+from partner_model.rewriter.inference import RewriteConfig, Rewriter
 from partner_model.rewriter.policy import PolicyConfig, build, load, save
 from partner_model.rewriter.prompt import PromptConfig
 from partner_model.rewriter.rl import LOG_FILE, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
@@ -92,6 +92,31 @@ def test_inference_returns_only_filtered_distinct_suggestions(
     for suggestion in results[0]:
         assert sentence_problems(suggestion.edit.sentence, 300) == []
         assert suggestion.new_response == suggestion.edit.apply(["Get another one.", "Apply online."])
+
+
+def test_a_reply_the_filters_leave_short_is_sampled_again_up_to_the_rounds_allowed(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path, monkeypatch
+) -> None:
+    from partner_model.rewriter import inference
+
+    save(build(tiny_lm_dir, TINY), tmp_path / "policy")
+    calls = []
+    original = inference.generate_grouped
+
+    def counted(*args, **kwargs):
+        calls.append(len(args[1]))  # replies sampled in this call
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inference, "generate_grouped", counted)
+    pairs = [("I lost my job.", "Get another one. Apply online.")]
+    for rounds in (1, 3):
+        # Sentences longer than 3 characters are refused, so every round leaves the reply without a suggestion.
+        config = RewriteConfig(sampling_rounds=rounds, max_sentence_chars=3)
+        context = (reward_context.scorer, reward_context.embedder)
+        rewriter = Rewriter.load(tmp_path / "policy", tiny_lm_dir, *context, config)
+        calls.clear()
+        assert rewriter.rewrite_batch(pairs, n=3) == [[]]
+        assert calls == [1] * rounds
 
 
 def test_sharing_each_prompts_cache_across_replies_changes_nothing_but_speed(tiny_lm_dir: Path) -> None:

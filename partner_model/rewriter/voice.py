@@ -1,0 +1,85 @@
+"""Whose story a suggested sentence tells: the seeker's, or one the rewriter made up for the supporter.
+
+RL taught the policy that sentences dense with feeling words please the classifier, and some of
+them speak as if the supporter were the one suffering ("I've been feeling really down lately"),
+ask the seeker for help ("Have you ever been there to help me?") or claim an experience the
+supporter never wrote of ("I feel the same way", "I just got off that surgery myself"). A
+suggestion puts words in a real person's mouth: what they went through is theirs to tell, so such
+sentences are not suggested. Supportive first-person phrases ("I'm sorry", "I hope", "I'm here",
+"talk to me") are the supporter's stance towards the seeker and do not count as their story.
+
+The labelled set safety_data/voice_sentences.tsv (the project's own writing) measures the check both ways.
+"""
+
+from __future__ import annotations
+
+import re
+
+from partner_model.safety import SafetyFigures, detection_figures, read_labelled
+
+SET_NAME = "voice_sentences.tsv"  # in partner_model/safety_data/
+
+# Stance: the supporter turned towards the seeker. Removed before first-person words are counted.
+STANCE = re.compile(
+    "|".join(
+        (
+            r"\bi(?:'m|\s+am|\s+was)\s+(?:(?:so|really|very|truly|just|deeply)\s+)*sorry\b",
+            r"\bi\s+(?:(?:really|truly|just|can|do|also)\s+)?(?:hope|understand|know|think|believe|imagine|see|hear"
+            r"|wish|bet|get\s+it|care|appreciate|admire|respect|agree)\b",
+            r"\bi\s+can(?:'t|not|\s+only)\s+imagine\b",
+            r"\bi(?:'m|\s+am)\s+(?:(?:always|still|so|really|very|just)\s+)*(?:here|glad|happy|proud|sure|listening)\b",
+            r"\bi(?:'d|\s+would)\s+(?:love|like)\s+to\s+(?:hear|know|listen|understand)\b",
+            r"\bi\s+(?:\w+\s+){0,2}for\s+you\b",
+            r"\b(?:talk|message|write|reach\s+out|dm|tell)\s+(?:to\s+)?me\b",
+            r"\blet\s+me\s+know\b",
+            r"\bhelp\s+me\s+(?:understand|see)\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
+SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll|u|ur|youre)\b", re.IGNORECASE)
+# Asking the seeker to look after the writer, or claiming the seeker's experience as the writer's own.
+ABOUT_THE_WRITER = re.compile(
+    "|".join(
+        (
+            r"\bhelp\s+me\b(?!\s+(?:understand|see))",
+            r"\b(?:about|for)\s+me\b",
+            r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also)\s+)*"
+            r"(?:feeling|struggling|depressed|anxious|lonely|exhausted|tired|sad|miserable|scared)\b",
+            r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
+            r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible)\b(?!\s+for\s+you)",
+            r"\bi(?:'m|\s+am)\s+(?:(?:also|still|just)\s+)?going\s+through\b",
+            r"\bi\s+need\s+(?:to\s+talk|someone|help|a\s+friend)\b",
+            r"\b(?:been|be)\s+with\s+me\b",
+            r"\bme\s+(?:too|as\s+well)\b",
+            r"\bi\s+(?:feel|felt|am\s+feeling|'m\s+feeling)\s+(?:the\s+same|this\s+way|that\s+way|like\s+i)\b",
+            r"\bi(?:'ve|\s+have)\s+been\s+(?:there|through)\b",
+            r"\bi\s+went\s+through\b",
+            r"\bhappen(?:ed|s)\s+to\s+me\b",
+            r"\bmy\s+own\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+
+
+def tells_the_writers_story(sentence: str) -> bool:
+    """True when the sentence is about the supporter rather than the seeker.
+
+    >>> tells_the_writers_story("How do you feel about me?")
+    True
+    >>> tells_the_writers_story("I'm so sorry, that sounds exhausting for you.")
+    False
+    """
+    text = sentence.replace("\u2019", "'")
+    if ABOUT_THE_WRITER.search(text):
+        return True
+    own = len(FIRST_PERSON.findall(STANCE.sub(" ", text)))
+    return own > len(SECOND_PERSON.findall(text))
+
+
+def evaluate_voice_set() -> SafetyFigures:
+    """Precision and recall of the check on the labelled set ('writer': tells the supporter's story)."""
+    rows = read_labelled(SET_NAME)
+    return detection_figures([(label == "writer", tells_the_writers_story(text), text) for label, text in rows])

@@ -1,0 +1,40 @@
+"""The voice check: suggestions take up the seeker's story and never make one up for the supporter."""
+
+from __future__ import annotations
+
+import pytest
+
+from partner_model.rewriter.voice import evaluate_voice_set, tells_the_writers_story
+
+
+def test_the_check_separates_the_labelled_sentences() -> None:
+    figures = evaluate_voice_set()
+    assert figures.n >= 100
+    assert figures.recall >= 0.95, figures.misses
+    assert figures.precision >= 0.95, figures.false_alarms
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "How do you feel about me?",  # the rewriter's own output on a dev post
+        "I just got off that massive surgery myself.",
+        "Me too, work has been awful for me.",
+        "I\u2019ve been feeling so low lately, could you help me out?",  # a typographic apostrophe
+    ],
+)
+def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
+    assert tells_the_writers_story(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm so sorry, I can't imagine how lonely that must be for you.",
+        "You can always talk to me, I'm here.",
+        "Can you help me understand what happened at school?",
+        "That sounds exhausting.",
+    ],
+)
+def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
+    assert not tells_the_writers_story(sentence)
