@@ -38,3 +38,22 @@ def details(seeker: str, response: str) -> set[str]:
 
 def takes_up_detail(seeker: str, response: str, sentence: str) -> bool:
     return bool(details(seeker, response) & {w[:STEM] for w in _words(sentence)})
+
+
+# How the simulated supporter rewrites a generic suggestion: in their own words, naming a detail.
+OWN_WORDS = (
+    "What you said about {detail} really stayed with me.",
+    "Thank you for sharing about {detail}, that sounds really hard.",
+    "It must be so hard dealing with everything about {detail}.",
+)
+
+
+def naming_a_detail(seeker: str, response: str) -> str | None:
+    """The sentence the supporter writes instead of a generic suggestion; None when the post has no detail.
+
+    >>> naming_a_detail("My dog died last night.", "Get another one.")
+    'It must be so hard dealing with everything about dog.'
+    """
+    stems = details(seeker, response)
+    word = next((w for w in _words(seeker) if w[:STEM] in stems and w not in STOPWORDS and len(w) >= MIN_LETTERS), None)
+    return OWN_WORDS[len(seeker) % len(OWN_WORDS)].format(detail=word) if word else None

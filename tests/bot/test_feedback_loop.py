@@ -31,15 +31,15 @@ from storage.model_versions import active_version, promote, rollback
 from storage.models import FeedbackAction, ModelKind, ModelStatus, ModelVersion
 from storage.models import Suggestion as SuggestionRow
 from tests.bot.conftest import START
-from tests.bot.taste import details, takes_up_detail
+from tests.bot.taste import details, naming_a_detail, takes_up_detail
 from tests.factories import reply_with_suggestions
 
 pytestmark = pytest.mark.slow
 
 GUILD = 1
 ROUNDS = 3
-PROMPTS_PER_ROUND = 16
-HELD_OUT = 16
+PROMPTS_PER_ROUND = 10
+HELD_OUT = 10
 SUGGESTIONS = 3
 Pair = tuple[str, str]
 
@@ -50,7 +50,7 @@ def _prompts(csv: Path, count: int) -> list[Pair]:
     found = [
         (e.seeker, e.response)
         for e in low_empathy(read_epitome_csv(csv))
-        if not crisis_signals(e.seeker) and details(e.seeker, e.response) and len(e.seeker) < 600
+        if not crisis_signals(e.seeker) and details(e.seeker, e.response) and len(e.seeker) < 400
     ]
     return found[:count]
 
@@ -74,9 +74,15 @@ Click = tuple[SuggestionRow | None, FeedbackAction, str | None]  # on which sugg
 
 
 def _tasteful(seeker: str, response: str, rows: list[SuggestionRow]) -> Click:
-    """Accept the first suggestion that takes up a detail of the post, else 'not helpful'."""
+    """Accept the first suggestion that takes up a detail of the post; when none does, rewrite the first
+    one in their own words naming a detail (the edit button), or say 'not helpful' if they find none."""
     liked = next((row for row in rows if takes_up_detail(seeker, response, row.sentence)), None)
-    return (liked, FeedbackAction.ACCEPT, None) if liked else (None, FeedbackAction.REJECT, None)
+    if liked:
+        return liked, FeedbackAction.ACCEPT, None
+    own = naming_a_detail(seeker, response)
+    if own is None:
+        return None, FeedbackAction.REJECT, None
+    return rows[0], FeedbackAction.EDIT, rows[0].new_response.replace(rows[0].sentence, own)
 
 
 DISMISSIVE = ("Stop complaining and deal with it.", "Nobody cares, move on.", "That is your own problem.")
@@ -113,7 +119,7 @@ def _click(engine: Engine, clock: ManualClock, rewriter: Rewriter, pairs: list[P
 def loop_settings(bot_settings: Settings, bot_engine: Engine, tmp_path: Path) -> Settings:
     """Feedback rounds the size of a test: a handful of examples, taken with a larger step than the
     deployment's (a few clicks a round instead of a week's worth); the candidate is compared
-    with the active version on the project's first twelve sample exchanges, too few to hold it to the
+    with the active version on the project's first six sample exchanges, too few to hold it to the
     deployment's tolerances (measured: two versions one small round apart differ by as much as 0.83 in
     empathy change and a third in perplexity on twelve replies), so they are wider here; a candidate
     trained against empathy still fails (its perplexity is five times the active version's)."""
@@ -123,8 +129,8 @@ def loop_settings(bot_settings: Settings, bot_engine: Engine, tmp_path: Path) ->
         update={
             "min_examples": 4,
             "epochs": 4,
-            "learning_rate": 1e-3,
-            "eval_limit": 12,
+            "learning_rate": 3e-4,
+            "eval_limit": 6,
             "empathy_tolerance": 1.0,
             "perplexity_tolerance": 1.0,
             "models_dir": tmp_path,
@@ -157,9 +163,7 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
     assert all(r.status == "promoted" for r in results), results
     # A promoted version keeps the figures it was gated with: the next round compares against them.
     assert all(later.metrics["active"] == earlier.metrics["candidate"] for earlier, later in pairwise(results))
-    # One round moves acceptance by about as much as sampling noise on 48 suggestions does (measured:
-    # single rounds went down as well as up), so the rise is asserted over the three rounds.
-    assert rates[-1] > rates[0], rates
+    assert all(later > earlier for earlier, later in pairwise(rates)), rates
 
 
 @pytest.mark.timeout(900)
@@ -175,7 +179,9 @@ def test_a_candidate_trained_against_empathy_waits_for_a_moderator_and_rollback_
     _click(bot_engine, clock, task.rewriter, train, 10_000, _dismissive)
     clock.advance(timedelta(hours=1))
     # Trained harder than a tasteful round, so the harm is plain on a few exchanges and not lost in noise.
-    harder = loop_settings.retrain.model_copy(update={"epochs": 2 * loop_settings.retrain.epochs})
+    harder = loop_settings.retrain.model_copy(
+        update={"epochs": 2 * loop_settings.retrain.epochs, "learning_rate": 1e-3}
+    )
     worse = run_round(loop_settings.model_copy(update={"retrain": harder}), bot_engine, clock, "test")
     print("dismissive round:", worse.reason)
     assert worse.status == "candidate" and "worse" in worse.reason
