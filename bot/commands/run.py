@@ -119,6 +119,8 @@ def demo(
                 typer.echo("--- DM to the supporter " + "-" * 54)
                 typer.echo(line.dm)
                 typer.echo(f"--- the supporter clicks 'Use 1' -> {line.click}")
+            elif line.decision == "queued":
+                typer.echo("--- no DM: no suggestion passed the safety filter and the voice check")
 
         counts = asyncio.run(replay(config, services, worker, exchanges, show))
         engine.dispose()
