@@ -61,7 +61,7 @@ def rewrite(
         return
     out = Console(soft_wrap=True)
     if not suggestions:
-        out.print("no suggestion passed the safety filter for this reply")
+        out.print("no suggestion passed the safety filter and the voice check for this reply")
         return
     for number, s in enumerate(suggestions, start=1):
         edit = s.edit

@@ -59,7 +59,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rewrite_command_for_people_and_programs() -> None:
-    seeker, response = SAMPLE_EXCHANGES[0]
+    # Sample 5 got three suggestions in every run measured; sample 0 can get none (see the test above).
+    seeker, response = SAMPLE_EXCHANGES[5]
     human = _cli("rewrite", seeker, response)
     assert human.returncode == 0, human.stderr
     assert "Insert" in human.stdout or "Replace" in human.stdout
