@@ -1,14 +1,16 @@
 """Whose story a suggested sentence tells: the seeker's, or one the rewriter made up for the supporter.
 
-RL taught the policy that sentences dense with feeling words please the classifier, and some of
-them speak as if the supporter were the one suffering ("I've been feeling really down lately"),
+Half of the warm-start targets are EPITOME responders' own experiences (which EPITOME counts as
+interpretations), and RL's classifier reward favours sentences dense with feeling words, so many of
+the policy's sentences speak as if the supporter were the one suffering ("I've been feeling really down lately"),
 ask the seeker for help ("Have you ever been there to help me?") or claim an experience the
 supporter never wrote of ("I feel the same way", "I just got off that surgery myself"). A
 suggestion puts words in a real person's mouth: what they went through is theirs to tell, so such
 sentences are not suggested. Supportive first-person phrases ("I'm sorry", "I hope", "I'm here",
 "talk to me") are the supporter's stance towards the seeker and do not count as their story.
 
-The labelled set safety_data/voice_sentences.tsv (the project's own writing) measures the check both ways.
+The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
+rewriter generated on dev posts) measures the check both ways.
 """
 
 from __future__ import annotations
