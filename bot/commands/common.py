@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 # Everything for people goes to stderr; stdout is kept for results (and --json).
 err = Console(stderr=True, soft_wrap=True)
+# What `rewrite` and the demo say when every sampled sentence failed the filters.
+NO_SUGGESTION = "no suggestion passed the safety filter and the voice check"
 
 
 class _State:

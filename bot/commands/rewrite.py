@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.commands.common import err, fail, settings
+from bot.commands.common import NO_SUGGESTION, err, fail, settings
 from bot.commands.score import evaluate_app, load_scorer
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def rewrite(
         return
     out = Console(soft_wrap=True)
     if not suggestions:
-        out.print("no suggestion passed the safety filter and the voice check for this reply")
+        out.print(f"{NO_SUGGESTION} for this reply")
         return
     for number, s in enumerate(suggestions, start=1):
         edit = s.edit

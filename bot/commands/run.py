@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bot.commands.common import err, fail, settings
+from bot.commands.common import NO_SUGGESTION, err, fail, settings
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def demo(
                 typer.echo(line.dm)
                 typer.echo(f"--- the supporter clicks 'Use 1' -> {line.click}")
             elif line.decision == "queued":
-                typer.echo("--- no DM: no suggestion passed the safety filter and the voice check")
+                typer.echo(f"--- no DM: {NO_SUGGESTION}")
 
         counts = asyncio.run(replay(config, services, worker, exchanges, show))
         engine.dispose()

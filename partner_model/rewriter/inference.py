@@ -128,10 +128,11 @@ class Rewriter:
                 i: [a for a in top_actions(probs, cfg.actions_per_reply) for _ in range(cfg.samples_per_action)]
                 for i, probs in zip(live, action_distributions(self.policy, list(prompts.values())), strict=True)
             }
+            existing = {i: {s.strip().lower() for s in sentences[i]} for i in live}
             wanting = live
             for _ in range(cfg.sampling_rounds):
                 for owner, (kind, position), sample in self._sample(wanting, prompts, actions):
-                    if self._usable(sample, sentences[owner], blocked_keys):
+                    if self._usable(sample, existing[owner], blocked_keys):
                         candidates[owner].append((Edit(kind, position, sample.sentence), sample.mean_log_prob))
                 wanting = [i for i in wanting if len({e.sentence.lower() for e, _ in candidates[i]}) < n]
                 if not wanting:
@@ -158,13 +159,15 @@ class Rewriter:
             found += [(i, action, sample) for (i, action), sample in zip(pairs, samples, strict=True)]
         return found
 
-    def _usable(self, sample: Sampled, sentences: list[str], blocked: set[str]) -> bool:
-        """A finished sentence, new to the reply, that passes the safety filter and the voice check."""
-        if not sample.complete or sample.sentence.strip().lower() in {s.strip().lower() for s in sentences}:
+    def _usable(self, sample: Sampled, existing: set[str], blocked: set[str]) -> bool:
+        """A finished sentence, new to the reply (existing: its sentences, lower-cased), that passes the
+        voice check and the safety filter; the voice check's regexes go first, as they reject most
+        candidates of the shipped adapter before the profanity model runs."""
+        if not sample.complete or sample.sentence.strip().lower() in existing:
             return False
-        if sentence_problems(sample.sentence, self.config.max_sentence_chars, blocked):
+        if tells_the_writers_story(sample.sentence):
             return False
-        return not tells_the_writers_story(sample.sentence)
+        return not sentence_problems(sample.sentence, self.config.max_sentence_chars, blocked)
 
     def _rank(self, seeker: str, sentences: list[str], found: list[tuple[Edit, float]], n: int) -> list[Suggestion]:
         from rapidfuzz import fuzz
