@@ -204,10 +204,10 @@ def _train_rl(
 ) -> dict[str, Any]:
     from bot.commands.score import load_scorer
     from partner_model.embedding import SentenceEmbedder
+    from partner_model.rewriter.inference import may_be_suggested
     from partner_model.rewriter.lm_scoring import BaseLMScorer
     from partner_model.rewriter.rl import RewardContext, RLConfig
     from partner_model.rewriter.training_run import run_rl
-    from partner_model.safety import sentence_problems
 
     weights = config.rewriter.reward_weights()
     scorer = load_scorer()
@@ -220,7 +220,7 @@ def _train_rl(
             BaseLMScorer(policy.lm, policy.tokenizer),
             embedder,
             weights,
-            lambda sentence: not sentence_problems(sentence, limit),
+            lambda sentence: may_be_suggested(sentence, limit),
         )
 
     def on_rl_step(step: int, total: int, running: float) -> None:

@@ -11,7 +11,7 @@ log-probability, coherence with the reply) before near-duplicates are removed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,15 @@ from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
 from partner_model.rewriter.voice import tells_the_writers_story
 from partner_model.safety import sentence_problems
 from partner_model.text import split_sentences
+
+
+def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = ()) -> bool:
+    """The one rule for what a supporter may be shown, shared with RL, which gives any other sentence
+    no credit. The voice check's regexes go first: they reject many candidates before the profanity
+    model runs."""
+    if tells_the_writers_story(sentence):
+        return False
+    return not sentence_problems(sentence, max_chars, blocked)
 
 
 @dataclass(frozen=True)
@@ -160,14 +169,10 @@ class Rewriter:
         return found
 
     def _usable(self, sample: Sampled, existing: set[str], blocked: set[str]) -> bool:
-        """A finished sentence, new to the reply (existing: its sentences, lower-cased), that passes the
-        voice check and the safety filter; the voice check's regexes go first, as they reject most
-        candidates of the shipped adapter before the profanity model runs."""
+        """A finished sentence, new to the reply (existing: its sentences, lower-cased), that may be suggested."""
         if not sample.complete or sample.sentence.strip().lower() in existing:
             return False
-        if tells_the_writers_story(sample.sentence):
-            return False
-        return not sentence_problems(sample.sentence, self.config.max_sentence_chars, blocked)
+        return may_be_suggested(sample.sentence, self.config.max_sentence_chars, blocked)
 
     def _rank(self, seeker: str, sentences: list[str], found: list[tuple[Edit, float]], n: int) -> list[Suggestion]:
         from rapidfuzz import fuzz

@@ -5,6 +5,8 @@ and sentences for each, score the new replies with the reward, and raise the log
 each edit and sentence in proportion to (reward - its group's mean reward). The group baseline
 needs no value network (which a CPU could not afford), removes the differences between replies
 from the signal, and the group shares one encoding of its prompt, which makes sampling cheap.
+A sentence the product would never show (RewardContext.sentence_ok) earns a fixed low reward, so
+the judge's liking for it cannot teach the policy to write it.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
 
@@ -42,7 +44,9 @@ class RLConfig:
     top_p: float = 0.95
     max_new_tokens: int = 32
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
-    unsafe_penalty: float = 2.0  # reward subtracted when the sentence fails the safety filter
+    # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
+    # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
+    unusable_reward: float = -2.0
     checkpoint_every: int = 10
     seed: int = 11
     threads: int = 0
@@ -154,7 +158,7 @@ def train_rl(
         breakdown = score_edits([p.seeker for p in batch], [p.sentences for p in batch], edits, context)
         totals = torch.tensor(
             [
-                b.total - (0.0 if s.sentence and context.sentence_ok(s.sentence) else config.unsafe_penalty)
+                b.total if s.sentence and s.complete and context.sentence_ok(s.sentence) else config.unusable_reward
                 for b, s in zip(breakdown, sampled, strict=True)
             ],
             device=policy.device,

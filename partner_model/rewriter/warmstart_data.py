@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from partner_model.empathy import MECHANISMS
 from partner_model.empathy.data import EpitomeExample
 from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.voice import tells_the_writers_story
 from partner_model.text import sentence_spans
 
 # A sentence counts as empathic when annotated rationales cover at least this share of it.
@@ -40,8 +41,14 @@ def _usable(sentence: str) -> bool:
     return MIN_WORDS <= len(sentence.split()) <= MAX_WORDS
 
 
+def _target(sentence: str) -> bool:
+    """A sentence the policy may learn to write: the responder's own experiences, which EPITOME counts
+    as interpretations, are left out, as the product never suggests them (voice.py)."""
+    return _usable(sentence) and not tells_the_writers_story(sentence)
+
+
 def empathic_sentences(example: EpitomeExample) -> list[tuple[int, list[str], tuple[str, ...]]]:
-    """(index, all sentences, mechanisms) for each sentence that carries a rationale."""
+    """(index, all sentences, mechanisms) for each sentence that carries a rationale and may be a target."""
     spans = sentence_spans(example.response)
     sentences = [example.response[s:e] for s, e in spans]
     found = []
@@ -51,7 +58,7 @@ def empathic_sentences(example: EpitomeExample) -> list[tuple[int, list[str], tu
             for m in MECHANISMS
             if example.levels[m] > 0 and _coverage(span, example.rationales.get(m, [])) >= RATIONALE_COVERAGE
         )
-        if mechanisms and _usable(sentences[index]):
+        if mechanisms and _target(sentences[index]):
             found.append((index, sentences, mechanisms))
     return found
 

@@ -80,6 +80,21 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     assert (tmp_path / LOG_FILE).read_text().count("\n") == 2
 
 
+def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_the_judge_says(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    import dataclasses
+    import json
+
+    refused = dataclasses.replace(reward_context, sentence_ok=lambda s: False)
+    prompts = [RLPrompt("I lost my job.", ["Get another one."])]
+    config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6)
+    train_rl(build(tiny_lm_dir, TINY), prompts, refused, config, tmp_path)
+    logged = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
+    assert [row["reward"] for row in logged] == [config.unusable_reward] * 2
+    assert any(row["empathy"] != 0.0 or row["fluency"] != 0.0 for row in logged)  # the judge still scored them
+
+
 def test_inference_returns_only_filtered_distinct_suggestions(
     tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
 ) -> None:

@@ -38,3 +38,17 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
     assert not tells_the_writers_story(sentence)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "shown"),
+    [
+        ("That sounds exhausting, how are you holding up?", True),
+        ("I've been feeling really down lately too.", False),  # the supporter's story
+        ("Message @jo for help, she knows.", False),  # a mention: the safety filter
+    ],
+)
+def test_what_may_be_suggested_is_the_voice_check_and_the_safety_filter_together(sentence: str, shown: bool) -> None:
+    from partner_model.rewriter.inference import may_be_suggested
+
+    assert may_be_suggested(sentence, 300) is shown

@@ -42,3 +42,13 @@ def test_single_sentence_replies_give_no_insert_and_fragments_are_skipped() -> N
     built = build_examples([only, short], seed=1)
     assert all(b.edit.kind is EditKind.REPLACE for b in built)
     assert all(b.edit.sentence != "Hugs." for b in built)
+
+
+def test_a_rationale_sentence_telling_the_responders_own_story_is_no_target() -> None:
+    own = _example(
+        "Exams are hard. I failed mine last year and I felt the same way. Try again next term.",
+        "I failed mine last year and I felt the same way.",
+        {"ER": 0, "IP": 2, "EX": 0},
+    )
+    neutral = EpitomeExample("My bike broke.", "Buy a new bike online today.", {"ER": 0, "IP": 0, "EX": 0}, {})
+    assert build_examples([own, neutral], seed=1) == []
