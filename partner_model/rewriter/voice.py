@@ -21,7 +21,8 @@ from partner_model.safety import SafetyFigures, detection_figures, read_labelled
 
 SET_NAME = "voice_sentences.tsv"  # in partner_model/safety_data/
 
-# Stance: the supporter turned towards the seeker. Removed before first-person words are counted.
+# Stance: the supporter turned towards the seeker. Removed before the other patterns look and first-person
+# words are counted ("talk with me" is an offer, "time with me" is not).
 STANCE = re.compile(
     "|".join(
         (
@@ -29,10 +30,11 @@ STANCE = re.compile(
             r"\bi\s+(?:(?:really|truly|just|can|do|also)\s+)?(?:hope|understand|know|think|believe|imagine|see|hear"
             r"|wish|bet|get\s+it|care|appreciate|admire|respect|agree)\b",
             r"\bi\s+can(?:'t|not|\s+only)\s+imagine\b",
-            r"\bi(?:'m|\s+am)\s+(?:(?:always|still|so|really|very|just)\s+)*(?:here|glad|happy|proud|sure|listening)\b",
+            r"\bi(?:'m|\s+am)\s+(?:(?:always|still|so|really|very|just)\s+)*(?:here|around|glad|happy|proud|sure|listening)\b",
             r"\bi(?:'d|\s+would)\s+(?:love|like)\s+to\s+(?:hear|know|listen|understand)\b",
             r"\bi\s+(?:\w+\s+){0,2}for\s+you\b",
             r"\b(?:talk|message|write|reach\s+out|dm|tell)\s+(?:to\s+)?me\b",
+            r"\b(?:talk|chat|speak|share\s+(?:it|that|this|more|anything))\s+with\s+me\b",
             r"\blet\s+me\s+know\b",
             r"\bhelp\s+me\s+(?:understand|see)\b",
         )
@@ -47,7 +49,7 @@ ABOUT_THE_WRITER = re.compile(
         (
             r"\bhelp\s+me\b(?!\s+(?:understand|see))",
             r"\b(?:about|for)\s+me\b",
-            r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also)\s+)*"
+            r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also|already)\s+)*"
             r"(?:feeling|struggling|depressed|anxious|lonely|exhausted|tired|sad|miserable|scared)\b",
             r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
             r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible)\b(?!\s+for\s+you)",
@@ -60,6 +62,10 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+went\s+through\b",
             r"\bhappen(?:ed|s)\s+to\s+me\b",
             r"\bmy\s+own\b",
+            r"\bwith\s+me\b",
+            r"\b(?:similar\s+to|like|same\s+as)\s+me\b",
+            r"\bi\s+need\s+you\b(?!\s+to\b)",
+            r"\bhow\s+i(?:'ve|\s+have)\s+been\b",
         )
     ),
     re.IGNORECASE,
@@ -75,10 +81,10 @@ def tells_the_writers_story(sentence: str) -> bool:
     False
     """
     text = sentence.replace("\u2019", "'")
-    if ABOUT_THE_WRITER.search(text):
+    without_stance = STANCE.sub(" ", text)
+    if ABOUT_THE_WRITER.search(without_stance):
         return True
-    own = len(FIRST_PERSON.findall(STANCE.sub(" ", text)))
-    return own > len(SECOND_PERSON.findall(text))
+    return len(FIRST_PERSON.findall(without_stance)) > len(SECOND_PERSON.findall(text))
 
 
 def evaluate_voice_set() -> SafetyFigures:

@@ -41,14 +41,8 @@ def _usable(sentence: str) -> bool:
     return MIN_WORDS <= len(sentence.split()) <= MAX_WORDS
 
 
-def _target(sentence: str) -> bool:
-    """A sentence the policy may learn to write: the responder's own experiences, which EPITOME counts
-    as interpretations, are left out, as the product never suggests them (voice.py)."""
-    return _usable(sentence) and not tells_the_writers_story(sentence)
-
-
 def empathic_sentences(example: EpitomeExample) -> list[tuple[int, list[str], tuple[str, ...]]]:
-    """(index, all sentences, mechanisms) for each sentence that carries a rationale and may be a target."""
+    """(index, all sentences, mechanisms) for each sentence that carries a rationale."""
     spans = sentence_spans(example.response)
     sentences = [example.response[s:e] for s, e in spans]
     found = []
@@ -58,7 +52,7 @@ def empathic_sentences(example: EpitomeExample) -> list[tuple[int, list[str], tu
             for m in MECHANISMS
             if example.levels[m] > 0 and _coverage(span, example.rationales.get(m, [])) >= RATIONALE_COVERAGE
         )
-        if mechanisms and _target(sentences[index]):
+        if mechanisms and _usable(sentences[index]):
             found.append((index, sentences, mechanisms))
     return found
 
@@ -73,12 +67,18 @@ def neutral_sentences(examples: list[EpitomeExample]) -> list[str]:
 
 
 def build_examples(examples: list[EpitomeExample], seed: int = 0) -> list[WarmStartExample]:
-    """Insert and replace examples; each empathic sentence yields one of each (replace needs a stand-in)."""
+    """Insert and replace examples; each empathic sentence yields one of each (replace needs a stand-in).
+
+    Sentences telling the responder's own story, which EPITOME counts as interpretations, are no
+    targets: the product never suggests them (voice.py).
+    """
     rng = random.Random(seed)
     stand_ins = neutral_sentences(examples)
     built: list[WarmStartExample] = []
     for example in examples:
         for index, sentences, mechanisms in empathic_sentences(example):
+            if tells_the_writers_story(sentences[index]):
+                continue
             rest = sentences[:index] + sentences[index + 1 :]
             if rest:
                 built.append(
