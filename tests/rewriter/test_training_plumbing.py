@@ -3,6 +3,8 @@ checkpoints resume, and inference returns only filtered, distinct suggestions.""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import torch
@@ -83,9 +85,6 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
 def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_the_judge_says(
     tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
 ) -> None:
-    import dataclasses
-    import json
-
     refused = dataclasses.replace(reward_context, sentence_ok=lambda s: False)
     prompts = [RLPrompt("I lost my job.", ["Get another one."])]
     config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6)

@@ -4,6 +4,9 @@ from partner_model.empathy.data import EpitomeExample
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.warmstart_data import build_examples, counts
 
+# A reply with no empathy: the stand-in that replace examples need.
+NEUTRAL = EpitomeExample("My bike broke.", "Buy a new bike online today.", {"ER": 0, "IP": 0, "EX": 0}, {})
+
 
 def _example(response: str, rationale: str, levels: dict[str, int]) -> EpitomeExample:
     start = response.index(rationale)
@@ -17,8 +20,7 @@ def test_a_rationale_sentence_becomes_an_insert_and_a_replace_example() -> None:
         "I'm so sorry you feel that way right now.",
         {"ER": 2, "IP": 0, "EX": 0},
     )
-    neutral = EpitomeExample("My bike broke.", "Buy a new bike online today.", {"ER": 0, "IP": 0, "EX": 0}, {})
-    built = build_examples([empathic, neutral], seed=1)
+    built = build_examples([empathic, NEUTRAL], seed=1)
     inserts = [b for b in built if b.edit.kind is EditKind.INSERT]
     replaces = [b for b in built if b.edit.kind is EditKind.REPLACE]
     assert len(inserts) == 1 and len(replaces) == 1
@@ -50,5 +52,4 @@ def test_a_rationale_sentence_telling_the_responders_own_story_is_no_target() ->
         "I failed mine last year and I felt the same way.",
         {"ER": 0, "IP": 2, "EX": 0},
     )
-    neutral = EpitomeExample("My bike broke.", "Buy a new bike online today.", {"ER": 0, "IP": 0, "EX": 0}, {})
-    assert build_examples([own, neutral], seed=1) == []
+    assert build_examples([own, NEUTRAL], seed=1) == []
