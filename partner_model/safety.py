@@ -147,6 +147,12 @@ def _profanity(texts: list[str]) -> list[float]:
     return [float(p) for p in predict_prob(texts)] if texts else []
 
 
+def load_filters() -> None:
+    """Loads the profanity model (scikit-learn, about 2.5 s on the CPU) when the rewriter loads, so the
+    first reply to pass the voice check does not wait for it."""
+    _profanity(["thank you for telling me"])
+
+
 def crisis_signals(text: str) -> list[str]:
     """Which crisis signals a seeker post shows: suicide, self-harm, danger. Empty: none found."""
     return [name for name, pattern in CRISIS.items() if pattern.search(text)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -11,6 +12,13 @@ from partner_model.rewriter.edits import EditKind, actions_for
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import EncodedPrompt, encode_continuation
 from partner_model.text import split_sentences
+
+# Tokens looked at first when sampling a nucleus: sorting SmolLM2's 49,152 logits each step took a
+# quarter of a rewrite on the CPU. Exact: a row whose nucleus reaches beyond them is sorted in full.
+NUCLEUS_SHORTLIST = 256
+# Sentence-final punctuation (and closing quotes or brackets), a space, and more text: only then can
+# a second sentence have begun, so the sentence splitter runs on few decoding steps.
+_NEXT_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
 
 
 @dataclass
@@ -33,6 +41,11 @@ def action_distributions(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -
     return [policy.action_logits(hidden[i], p).softmax(-1) for i, p in enumerate(prompts)]
 
 
+def has_second_sentence(text: str) -> bool:
+    """Another sentence has begun after the first, which is therefore whole."""
+    return bool(_NEXT_SENTENCE.search(text)) and len(split_sentences(text.strip())) > 1
+
+
 def first_sentence(text: str) -> str:
     """The new sentence is one sentence: anything the model wrote after it is dropped."""
     sentences = split_sentences(text.strip())
@@ -47,11 +60,15 @@ def generate(
     temperature: float,
     top_p: float,
     max_new_tokens: int,
+    one_sentence: bool = False,
 ) -> list[Sampled]:
-    """One sampled sentence per (prompt, action), in one left-padded batch (RL: every prompt differs)."""
+    """One sampled sentence per (prompt, action), in one left-padded batch (RL: every prompt differs).
+
+    one_sentence: a row stops once its first sentence is over (inference keeps only that sentence);
+    RL leaves it off, so the policy still learns to end its sentence by itself."""
     prefixes = [encode_continuation(policy.tokenizer, kind, position, None)[0] for kind, position in actions]
     ids, mask = _left_padded([p.input_ids + prefix for p, prefix in zip(prompts, prefixes, strict=True)], policy.end_id)
-    drawn = _decode(policy, ids, mask, None, temperature, top_p, max_new_tokens)
+    drawn = _decode(policy, ids, mask, None, temperature, top_p, max_new_tokens, one_sentence)
     return _collect(policy, prompts, actions, prefixes, drawn)
 
 
@@ -63,6 +80,7 @@ def generate_grouped(
     temperature: float,
     top_p: float,
     max_new_tokens: int,
+    one_sentence: bool = False,
 ) -> list[Sampled]:
     """Candidates for several replies in one batch (actions[i]: the edits to sample for prompts[i]),
     in the order of the flattened actions.
@@ -80,7 +98,7 @@ def generate_grouped(
         return []
     prefixes = [encode_continuation(policy.tokenizer, kind, position, None)[0] for kind, position in rows_action]
     if len({len(p) for p in prefixes}) != 1:
-        return generate(policy, rows_prompt, rows_action, temperature, top_p, max_new_tokens)
+        return generate(policy, rows_prompt, rows_action, temperature, top_p, max_new_tokens, one_sentence)
     ids, mask = _left_padded([p.input_ids for p in prompts], policy.end_id)
     cache = DynamicCache()
     _forward(policy, ids, mask, _positions(mask), cache)
@@ -89,7 +107,7 @@ def generate_grouped(
     prefix_ids = torch.tensor(prefixes)
     row_ids = torch.cat([ids[owners], prefix_ids], dim=1)
     row_mask = torch.cat([mask[owners], torch.ones_like(prefix_ids)], dim=1)
-    drawn = _decode(policy, row_ids, row_mask, cache, temperature, top_p, max_new_tokens)
+    drawn = _decode(policy, row_ids, row_mask, cache, temperature, top_p, max_new_tokens, one_sentence)
     return _collect(policy, rows_prompt, rows_action, prefixes, drawn)
 
 
@@ -130,14 +148,18 @@ def _pick(logits: torch.Tensor, temperature: float, top_p: float) -> tuple[torch
     if temperature <= 0:
         log_probs = logits.log_softmax(-1)
         chosen = log_probs.argmax(-1)
-    else:
-        ordered, order = (logits / temperature).sort(dim=-1, descending=True)
-        probs = ordered.softmax(-1)
-        outside = probs.cumsum(-1) - probs >= top_p  # the nucleus: the fewest tokens reaching top_p
-        ordered = ordered.masked_fill(outside, float("-inf"))
-        log_probs = torch.full_like(logits, float("-inf")).scatter(-1, order, ordered).log_softmax(-1)
-        chosen = torch.multinomial(log_probs.exp(), 1).squeeze(-1)
-    return chosen, log_probs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+        return chosen, log_probs.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+    scaled = logits / temperature
+    top, index = scaled.topk(min(NUCLEUS_SHORTLIST, scaled.shape[-1]), dim=-1)
+    probs = (top - scaled.logsumexp(-1, keepdim=True)).exp()
+    mass = probs.cumsum(-1)
+    if bool((mass[:, -1] < top_p).any()):  # a flat distribution: its nucleus needs the whole vocabulary
+        top, index = scaled.sort(dim=-1, descending=True)
+        probs = top.softmax(-1)
+        mass = probs.cumsum(-1)
+    kept = top.masked_fill(mass - probs >= top_p, float("-inf")).log_softmax(-1)  # the fewest tokens reaching top_p
+    slot = torch.multinomial(kept.exp(), 1)
+    return index.gather(-1, slot).squeeze(-1), kept.gather(-1, slot).squeeze(-1)
 
 
 @dataclass
@@ -154,8 +176,10 @@ def _decode(
     temperature: float,
     top_p: float,
     max_new_tokens: int,
+    one_sentence: bool = False,
 ) -> list[_Drawn]:
-    """Sample every row until its end token or max_new_tokens. A finished row leaves the batch and
+    """Sample every row until its end token, max_new_tokens or, with one_sentence, the start of a
+    second sentence. A finished row leaves the batch and
     its cache rows are dropped, so a batch costs the sum of its rows' lengths, not its longest row
     times its size (generate() in transformers keeps computing finished rows: measured, sentences
     average about 15 tokens where the longest in a batch of 9 averages 25)."""
@@ -173,7 +197,12 @@ def _decode(
         for row, token, log_prob in zip(live, chosen.tolist(), log_probs.tolist(), strict=True):
             drawn[row].tokens.append(token)
             drawn[row].log_probs.append(log_prob)
-        keep = [i for i, token in enumerate(chosen.tolist()) if token != end_id]
+        keep = [
+            i
+            for i, token in enumerate(chosen.tolist())
+            if token != end_id
+            and not (one_sentence and has_second_sentence(policy.tokenizer.decode(drawn[live[i]].tokens)))
+        ]
         if not keep:
             break
         if len(keep) < len(live):

@@ -22,7 +22,7 @@ from partner_model.rewriter.generate import Sampled, action_distributions, gener
 from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
 from partner_model.rewriter.voice import tells_the_writers_story
-from partner_model.safety import sentence_problems
+from partner_model.safety import load_filters, sentence_problems
 from partner_model.text import split_sentences
 
 
@@ -106,6 +106,7 @@ class Rewriter:
         from partner_model.rewriter.policy import best_device
 
         quiet_transformers()
+        load_filters()
         policy = load_merged(folder, lm_path(lm_dir), best_device(device), (config or RewriteConfig()).quantize)
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
         return cls(policy, scorer, embedder, version, config)
@@ -163,6 +164,7 @@ class Rewriter:
                 self.config.temperature,
                 self.config.top_p,
                 self.config.max_new_tokens,
+                one_sentence=True,
             )
             pairs = [(i, action) for i in chunk for action in actions[i]]
             found += [(i, action, sample) for (i, action), sample in zip(pairs, samples, strict=True)]

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from partner_model.rewriter import generate as generate_module
 from partner_model.rewriter.edits import EditKind
-from partner_model.rewriter.generate import generate_grouped
+from partner_model.rewriter.generate import NUCLEUS_SHORTLIST, _pick, generate_grouped, has_second_sentence
 from partner_model.rewriter.policy import RewriterPolicy, build
 from partner_model.rewriter.prompt import encode_continuation, encode_prompt
 from tests.rewriter.test_training_plumbing import TINY
@@ -84,3 +85,65 @@ def test_sampling_replies_together_or_one_at_a_time_gives_the_same_sentences(pol
         for s in generate_grouped(policy, [p], [a], 0.0, 1.0, NEW_TOKENS)
     ]
     assert [s.sequence.sentence for s in together] == [s.sequence.sentence for s in apart]
+
+
+def _nucleus(logits: torch.Tensor, temperature: float, top_p: float) -> dict[int, float]:
+    """Token -> log-probability under nucleus sampling, from the whole vocabulary sorted."""
+    probs = (logits / temperature).softmax(-1)
+    ordered, order = probs.sort(descending=True)
+    kept = int(((ordered.cumsum(-1) - ordered) < top_p).sum())
+    inside = ordered[:kept] / ordered[:kept].sum()
+    return dict(zip(order[:kept].tolist(), inside.log().tolist(), strict=True))
+
+
+@pytest.mark.parametrize("spread", [3.0, 0.01], ids=["peaked", "flat"])
+def test_nucleus_sampling_draws_each_token_with_its_nucleus_probability(spread: float) -> None:
+    """The shortlist that spares sorting the vocabulary changes nothing: the same tokens can be drawn,
+    with the same probabilities, including from a flat distribution whose nucleus is longer than the
+    shortlist."""
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(1, 4 * NUCLEUS_SHORTLIST, generator=generator) * spread
+    expected = _nucleus(logits[0], 0.8, 0.9)
+    torch.manual_seed(0)
+    chosen, log_probs = _pick(logits.expand(4000, -1), 0.8, 0.9)
+    assert all(token in expected for token in chosen.tolist())
+    assert log_probs.tolist() == pytest.approx([expected[t] for t in chosen.tolist()], abs=1e-4)
+    if spread < 1:
+        assert len(expected) > NUCLEUS_SHORTLIST
+        assert set(chosen.tolist()) - set(logits[0].topk(NUCLEUS_SHORTLIST).indices.tolist())
+    else:  # 15 tokens: each drawn, none beyond them
+        assert set(chosen.tolist()) == set(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "begun"),
+    [
+        ("I hear you.", False),
+        ("I hear you. How", True),
+        ("That sounds so hard! Did", True),
+        ('She said "stop." Then', True),
+        ("Have you talked to Dr. Patel", False),
+        ("It took 3.5 hours", False),
+        ("I'm here for you, and", False),
+    ],
+)
+def test_a_second_sentence_is_seen_once_it_has_begun(text: str, begun: bool) -> None:
+    assert has_second_sentence(text) is begun
+
+
+def test_with_one_sentence_a_row_stops_where_its_first_sentence_ends(
+    policy: RewriterPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inference keeps only the first sentence, so a row leaves the batch once another begins (here a
+    stand-in rule: its text reaches 12 characters); the rows still running are not changed."""
+    prompts = _prompts(policy)
+    free = [s.sequence.sentence for s in generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS)]
+    monkeypatch.setattr(generate_module, "has_second_sentence", lambda text: len(text) >= 12)
+    cut = generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS, one_sentence=True)
+
+    def stop_point(row: list[int]) -> int:
+        lengths = [len(policy.tokenizer.decode(row[:k])) for k in range(1, len(row) + 1)]
+        return next((k + 1 for k, length in enumerate(lengths) if length >= 12), len(row))
+
+    assert [s.sequence.sentence for s in cut] == [row[: stop_point(row)] for row in free]
+    assert any(stop_point(row) < len(row) for row in free)
