@@ -42,9 +42,9 @@ def takes_up_detail(seeker: str, response: str, sentence: str) -> bool:
 
 # How the simulated supporter rewrites a generic suggestion: in their own words, naming a detail.
 OWN_WORDS = (
-    "What you said about {detail} really stayed with me.",
-    "Thank you for sharing about {detail}, that sounds really hard.",
-    "It must be so hard dealing with everything about {detail}.",
+    'You mentioned "{detail}", and that sounds really hard.',
+    'What you wrote about "{detail}" sounds so painful.',
+    'It must be so hard dealing with "{detail}" on top of everything.',
 )
 
 
@@ -52,7 +52,14 @@ def naming_a_detail(seeker: str, response: str) -> str | None:
     """The sentence the supporter writes instead of a generic suggestion; None when the post has no detail.
 
     >>> naming_a_detail("My dog died last night.", "Get another one.")
-    'It must be so hard dealing with everything about dog.'
+    'It must be so hard dealing with "dog" on top of everything.'
+
+    Each of their sentences is one the product could show, or retraining on it would never reach them
+    (the voice check keeps "... stayed with me" out: it is about the supporter):
+
+    >>> from partner_model.rewriter.inference import may_be_suggested
+    >>> [may_be_suggested(own.format(detail="dog"), 300) for own in OWN_WORDS]
+    [True, True, True]
     """
     stems = details(seeker, response)
     word = next((w for w in _words(seeker) if w[:STEM] in stems and w not in STOPWORDS and len(w) >= MIN_LETTERS), None)

@@ -6,6 +6,7 @@ rollback restores the previous version in a running rewrite task."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -38,8 +39,9 @@ pytestmark = pytest.mark.slow
 
 GUILD = 1
 ROUNDS = 3
-PROMPTS_PER_ROUND = 10
-HELD_OUT = 10
+PROMPTS_PER_ROUND = 20
+HELD_OUT = 60
+DISMISSIVE_PROMPTS = 10  # the harm of feedback against empathy is plain on fewer
 SUGGESTIONS = 3
 Pair = tuple[str, str]
 
@@ -61,10 +63,21 @@ def _suggest(rewriter: Rewriter, pairs: list[Pair]) -> list[list]:
 
 
 def _acceptance(rewriter: Rewriter, pairs: list[Pair]) -> float:
-    """Share of the shown suggestions the simulated supporters would take."""
+    """Share of the rewriter's likeliest suggestions (greedy decoding at each of its likeliest positions)
+    that the simulated supporters would take. Sampled suggestions, as members get them, made rounds
+    look worse than the round before when they were better: on 60 to 120 suggestions the dice moved
+    acceptance by about as much as a round of feedback did (runs in session 12: the start-to-end gain
+    was there every time, a dip in some round in most)."""
+    likeliest = Rewriter(
+        rewriter.policy,
+        rewriter.scorer,
+        rewriter.embedder,
+        rewriter.version,
+        replace(rewriter.config, temperature=0.0, samples_per_action=1),
+    )
     shown = [
         takes_up_detail(seeker, response, s.edit.sentence)
-        for (seeker, response), found in zip(pairs, _suggest(rewriter, pairs), strict=True)
+        for (seeker, response), found in zip(pairs, likeliest.rewrite_batch(pairs, SUGGESTIONS), strict=True)
         for s in found
     ]
     return sum(shown) / len(shown)
@@ -121,8 +134,9 @@ def loop_settings(bot_settings: Settings, bot_engine: Engine, tmp_path: Path) ->
     deployment's (a few clicks a round instead of a week's worth); the candidate is compared
     with the active version on the project's first six sample exchanges, too few to hold it to the
     deployment's tolerances (measured: two versions one small round apart differ by as much as 0.83 in
-    empathy change and a third in perplexity on twelve replies), so they are wider here; a candidate
-    trained against empathy still fails (its perplexity is five times the active version's)."""
+    empathy change and a third in perplexity on twelve replies; on these six a tasteful round's candidate
+    has had twice the active version's perplexity), so they are wider here; a candidate trained against
+    empathy still fails (its perplexity is five times the active version's)."""
     with Session(bot_engine) as session, session.begin():
         update_guild(session, GUILD, storage_defaults(bot_settings), START, {"training_opt_in": True})
     retrain = bot_settings.retrain.model_copy(
@@ -132,7 +146,7 @@ def loop_settings(bot_settings: Settings, bot_engine: Engine, tmp_path: Path) ->
             "learning_rate": 3e-4,
             "eval_limit": 6,
             "empathy_tolerance": 1.0,
-            "perplexity_tolerance": 1.0,
+            "perplexity_tolerance": 1.5,
             "models_dir": tmp_path,
         }
     )
@@ -171,7 +185,7 @@ def test_a_candidate_trained_against_empathy_waits_for_a_moderator_and_rollback_
     bot_engine: Engine, loop_settings: Settings, dev_csv: Path
 ) -> None:
     clock = ManualClock(START)
-    train = _prompts(dev_csv.with_name("train.csv"), PROMPTS_PER_ROUND)
+    train = _prompts(dev_csv.with_name("train.csv"), DISMISSIVE_PROMPTS)
     task = RewriteTask(bot_engine, clock, load_rewriter, SUGGESTIONS)
     shipped = task.rewriter.version
 

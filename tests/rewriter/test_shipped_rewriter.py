@@ -35,14 +35,13 @@ def rewriter(real_encoder_dir: Path, real_lm_dir: Path) -> Rewriter:
 
 @pytest.mark.parametrize("index", [0, 2, 5])
 def test_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, index: int) -> None:
-    """Up to three; the shipped adapter writes many sentences in the supporter's own voice, which the voice
-    check drops, so some replies get fewer (sample 0: eight of nine sampled sentences told a story of the
-    supporter's own job search)."""
+    """Three, as the issue asks for a typical pair: the shipped adapter was trained to write only sentences
+    the filters let through (measured: every one of the 16 sample exchanges gets three, in every run)."""
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
     seeker, response = SAMPLE_EXCHANGES[index]
     torch.manual_seed(0)
     suggestions = rewriter.rewrite(seeker, response, n=3)
-    assert 1 <= len(suggestions) <= 3
+    assert len(suggestions) == 3
     sentences = [s.edit.sentence for s in suggestions]
     assert len({s.lower() for s in sentences}) == len(sentences)
     original = split_sentences(response)
@@ -59,14 +58,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rewrite_command_for_people_and_programs() -> None:
-    # Sample 5 got three suggestions in every run measured; sample 0 can get none (see the test above).
     seeker, response = SAMPLE_EXCHANGES[5]
     human = _cli("rewrite", seeker, response)
     assert human.returncode == 0, human.stderr
     assert "Insert" in human.stdout or "Replace" in human.stdout
     machine = _cli("rewrite", seeker, response, "--n", "2", "--json")
     data = json.loads(machine.stdout)
-    assert 1 <= len(data["suggestions"]) <= 2
+    assert len(data["suggestions"]) == 2
     assert {"kind", "position", "sentence", "new_response", "rewards"} <= set(data["suggestions"][0])
 
 
