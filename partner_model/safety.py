@@ -31,7 +31,7 @@ def _patterns(*sources: str) -> re.Pattern[str]:
 CRISIS = {
     "suicide": _patterns(
         r"\bsuicid\w*",
-        r"\bkill(?:ing)?\s+my\s*self\b",
+        r"\bkill(?:s|ed|ing)?\s+my\s*self\b",
         r"\bkms\b",
         r"\bunaliv\w*",
         r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things|my\s+suffering)\b",
@@ -47,7 +47,7 @@ CRISIS = {
         r"\bgoodbye\s+(?:note|letter|everyone|forever)\b",
         r"\bways\s+to\s+die\b",
         r"\bcan'?t\s+go\s+on\b",
-        r"\bhang(?:ing)?\s+my\s*self\b",
+        r"\bhang(?:s|ed|ing)?\s+my\s*self\b",
         r"\bjump(?:ing)?\s+off\b",
         r"\bstanding\s+on\s+the\s+(?:roof|ledge|edge)\b",
         r"\bmy\s+funeral\b",
