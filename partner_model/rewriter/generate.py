@@ -179,10 +179,10 @@ def _decode(
     one_sentence: bool = False,
 ) -> list[_Drawn]:
     """Sample every row until its end token, max_new_tokens or, with one_sentence, the start of a
-    second sentence. A finished row leaves the batch and
-    its cache rows are dropped, so a batch costs the sum of its rows' lengths, not its longest row
-    times its size (generate() in transformers keeps computing finished rows: measured, sentences
-    average about 15 tokens where the longest in a batch of 9 averages 25)."""
+    second sentence. A finished row leaves the batch and its cache rows are dropped, so a batch costs
+    the sum of its rows' lengths, not its longest row times its size (generate() in transformers keeps
+    computing finished rows: measured, sentences average about 15 tokens where the longest in a batch
+    of 9 averages 25)."""
     from transformers import DynamicCache
 
     cache = cache if cache is not None else DynamicCache()

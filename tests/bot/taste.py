@@ -54,8 +54,8 @@ def naming_a_detail(seeker: str, response: str) -> str | None:
     >>> naming_a_detail("My dog died last night.", "Get another one.")
     'It must be so hard dealing with "dog" on top of everything.'
 
-    Each of their sentences is one the product could show, or retraining on it would never reach them
-    (the voice check keeps "... stayed with me" out: it is about the supporter):
+    Each of their sentences is one the product could show; retraining on one it never shows (the voice
+    check keeps out sentences about the supporter, such as "... really stayed with me") could not be seen:
 
     >>> from partner_model.rewriter.inference import may_be_suggested
     >>> [may_be_suggested(own.format(detail="dog"), 300) for own in OWN_WORDS]
