@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,10 +36,12 @@ LOG_FILE = "rl_log.jsonl"
 
 @dataclass
 class RLConfig:
-    steps: int = 150
+    steps: int = 280  # about 80 minutes on 2 CPU cores: with the warm start, under the two-hour budget
     prompts_per_step: int = 2  # replies per step
     group_size: int = 4  # samples per reply; their mean reward is each one's baseline
-    lr_lora: float = 5e-5  # small: the warm start already writes fluent sentences, RL only steers them
+    # Twice the shipped adapter's 5e-5, which took 570 steps: the two-hour recipe has 280 (measured: the
+    # samples' empathy reached 1.28 by then, 1.0 after 420 steps at 5e-5).
+    lr_lora: float = 1e-4
     lr_head: float = 2e-4
     temperature: float = 1.0  # sampling temperature during training: exploration
     top_p: float = 0.95
@@ -143,6 +146,7 @@ def train_rl(
     log_path = checkpoint_dir / LOG_FILE
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     while step < config.steps:
+        started = time.monotonic()
         chosen = [rng.choice(prompts) for _ in range(config.prompts_per_step)]
         encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in chosen]
         policy.eval()
@@ -186,6 +190,7 @@ def train_rl(
                 for k in ("empathy", "fluency", "coherence", "mutual_information")
             },
             "example": {"seeker": batch[0].seeker[:200], "edit": asdict(edits[0])},
+            "seconds": round(time.monotonic() - started, 2),
         }
         with log_path.open("a") as log:
             log.write(json.dumps(record, default=str) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -21,6 +22,9 @@ from partner_model.text import split_sentences
 # RL prompts: replies low in empathy (where an edit matters most) with a few sentences to edit.
 RL_MAX_TOTAL = 2
 RL_MAX_SENTENCES = 8
+# The model card's learning curve: the per-step log averaged over this many blocks of steps.
+CURVE_ROWS = 10
+CURVE_COLUMNS = ("reward", "empathy", "fluency", "coherence", "mutual_information")
 
 
 def run_warmstart(
@@ -97,9 +101,36 @@ def run_rl(
             "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
             "and mutual information; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
-            "running reward at the end "
-            f"{info['running_reward']:.3f}.",
+            f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
+            "unusable samples as their fixed reward; the other columns are the reward's parts for every "
+            "sample):\n\n"
+            + learning_curve(out_dir / rl.LOG_FILE)
+            + f"\n\nSteps' time in all: {rl_minutes(out_dir / rl.LOG_FILE):.0f} min.",
         },
         {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},
     )
     return info
+
+
+def _log(log_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+
+
+def rl_minutes(log_path: Path) -> float:
+    """Time the logged steps took, across resumptions: what the training budget is measured against."""
+    return sum(r.get("seconds", 0.0) for r in _log(log_path)) / 60
+
+
+def learning_curve(log_path: Path, rows: int = CURVE_ROWS) -> str:
+    """A markdown table of the RL log's means per block of steps: how the reward and its parts moved."""
+    records = _log(log_path)
+    if not records:
+        return "(no steps logged)"
+    size = max(1, -(-len(records) // rows))
+    lines = ["| steps | " + " | ".join(CURVE_COLUMNS) + " |", "|---" * (len(CURVE_COLUMNS) + 1) + "|"]
+    for start in range(0, len(records), size):
+        block = records[start : start + size]
+        means = [sum(r[c] for r in block) / len(block) for c in CURVE_COLUMNS]
+        steps = f"{block[0]['step']}-{block[-1]['step']}"
+        lines.append(f"| {steps} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+    return "\n".join(lines)
