@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.commands.common import err, fail, settings
+from partner_model.rewriter import recipe
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -144,20 +145,18 @@ def train_rewriter(
         Path | None, typer.Option("--init", help="with --stage rl: the warm-start folder to start from.")
     ] = None,
     examples: Annotated[
-        int, typer.Option(help="warm start: examples sampled from the built set (1400: about 22 min on 2 CPU cores).")
-    ] = 1400,
+        int,
+        typer.Option(help="warm start: examples sampled from the built set (default: about 22 min on 2 CPU cores)."),
+    ] = recipe.WARMSTART_EXAMPLES,
     steps: Annotated[
         int,
         typer.Option(
-            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; 280: about 80 min on "
+            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: about 80 min on "
             "2 CPU cores)."
         ),
-    ] = 280,
+    ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
-    lr: Annotated[
-        float | None,
-        typer.Option(help="rl: learning rate of the LoRA adapter (default 1e-4, partner_model's RLConfig)."),
-    ] = None,
+    lr: Annotated[float, typer.Option(help="rl: learning rate of the LoRA adapter.")] = recipe.RL_LEARNING_RATE,
     seed: Annotated[int, typer.Option(help="random seed.")] = 7,
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
@@ -199,7 +198,7 @@ def train_rewriter(
             else:
                 if init is None:
                     fail("--stage rl needs --init: the folder of a warm-start run")
-                rl_config = RLConfig(steps=steps, seed=seed, **({"lr_lora": lr} if lr is not None else {}))
+                rl_config = RLConfig(steps=steps, lr_lora=lr, seed=seed)
                 result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:

@@ -29,6 +29,7 @@ from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
 from partner_model.rewriter.policy import RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
+from partner_model.rewriter.recipe import RL_LEARNING_RATE, RL_STEPS
 
 STATE_FILE = "rl_state.pt"
 LOG_FILE = "rl_log.jsonl"
@@ -36,12 +37,10 @@ LOG_FILE = "rl_log.jsonl"
 
 @dataclass
 class RLConfig:
-    steps: int = 280  # about 80 minutes on 2 CPU cores: with the warm start, under the two-hour budget
+    steps: int = RL_STEPS
     prompts_per_step: int = 2  # replies per step
     group_size: int = 4  # samples per reply; their mean reward is each one's baseline
-    # Twice the shipped adapter's 5e-5, which took 570 steps: the two-hour recipe has 280 (measured: the
-    # samples' empathy reached 1.28 by then, 1.0 after 420 steps at 5e-5).
-    lr_lora: float = 1e-4
+    lr_lora: float = RL_LEARNING_RATE
     lr_head: float = 2e-4
     temperature: float = 1.0  # sampling temperature during training: exploration
     top_p: float = 0.95

@@ -91,6 +91,7 @@ def run_rl(
     prompts = rl_prompts(train_csv)
     info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step)
     save(policy, out_dir)
+    log = read_log(out_dir / rl.LOG_FILE)
     write_card(
         out_dir,
         "PARTNER rewriter: warm start + policy-gradient RL",
@@ -103,27 +104,25 @@ def run_rl(
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward; the other columns are the reward's parts for every "
-            "sample):\n\n"
-            + learning_curve(out_dir / rl.LOG_FILE)
-            + f"\n\nSteps' time in all: {rl_minutes(out_dir / rl.LOG_FILE):.0f} min.",
+            "sample):\n\n" + learning_curve(log) + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },
         {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},
     )
     return info
 
 
-def _log(log_path: Path) -> list[dict[str, Any]]:
+def read_log(log_path: Path) -> list[dict[str, Any]]:
+    """The RL log's records, one per step, across resumptions."""
     return [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
 
 
-def rl_minutes(log_path: Path) -> float:
-    """Time the logged steps took, across resumptions: what the training budget is measured against."""
-    return sum(r.get("seconds", 0.0) for r in _log(log_path)) / 60
+def rl_minutes(records: list[dict[str, Any]]) -> float:
+    """Time the logged steps took: what the training budget is measured against."""
+    return sum(r.get("seconds", 0.0) for r in records) / 60
 
 
-def learning_curve(log_path: Path, rows: int = CURVE_ROWS) -> str:
+def learning_curve(records: list[dict[str, Any]], rows: int = CURVE_ROWS) -> str:
     """A markdown table of the RL log's means per block of steps: how the reward and its parts moved."""
-    records = _log(log_path)
     if not records:
         return "(no steps logged)"
     size = max(1, -(-len(records) // rows))

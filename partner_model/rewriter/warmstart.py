@@ -17,12 +17,13 @@ from partner_model.rewriter.batching import Sequence, right_padded, sentence_log
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.policy import PolicyConfig, RewriterPolicy, best_device, build
 from partner_model.rewriter.prompt import encode_continuation, encode_prompt
+from partner_model.rewriter.recipe import WARMSTART_EXAMPLES
 from partner_model.rewriter.warmstart_data import WarmStartExample
 
 
 @dataclass
 class WarmStartConfig:
-    examples: int = 1400  # sampled from the built examples; 22 minutes on 2 CPU cores (measured)
+    examples: int = WARMSTART_EXAMPLES
     epochs: int = 1
     batch_size: int = 8
     lr_lora: float = 3e-4

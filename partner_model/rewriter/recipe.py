@@ -1,0 +1,11 @@
+"""The rewriter's two-hour training recipe, in one place for the training code and the CLI's defaults
+(this module imports nothing, so the CLI can show them without loading torch).
+
+Measured on a 2-core CPU (session 13): warm start 22 min, RL 82 min, 104 min in all with loading.
+"""
+
+WARMSTART_EXAMPLES = 1400  # sampled from the built warm-start examples
+RL_STEPS = 280
+# Twice the shipped adapter's 5e-5, which took 570 steps: the samples' empathy reached 1.28 by step 280
+# here, 1.0 after 420 steps at 5e-5.
+RL_LEARNING_RATE = 1e-4
