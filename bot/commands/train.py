@@ -69,8 +69,26 @@ def train_classifier(
         ),
     ] = None,
     distill_weight: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="with --distill-from: share of the teachers' loss.")
+        float,
+        typer.Option(min=0.0, max=1.0, help="with --distill-from or --cross-fit: share of the teachers' loss."),
     ] = 0.5,
+    cross_fit: Annotated[
+        int,
+        typer.Option(
+            "--cross-fit",
+            min=0,
+            metavar="K",
+            help="train K teachers first, each without one fold of train's seeker posts; the classifier "
+            "distils their out-of-fold probabilities and predicts rare levels with offsets fitted on them "
+            "(cross-validation on train). 0: off. Takes about K + 1 times as long.",
+        ),
+    ] = 0,
+    folds_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="with --cross-fit: where the teachers are kept, so a stopped run resumes (default: <out>-folds)."
+        ),
+    ] = None,
 ) -> None:
     """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
     import shlex
@@ -90,6 +108,10 @@ def train_classifier(
     if head_layout not in ("pooled", "cls"):
         fail("--head-layout must be 'pooled' or 'cls'")
     model_config = ClassifierConfig(seed=seed, head_layout=head_layout, lora_r=lora_r, lora_alpha=2 * lora_r)
+    if cross_fit == 1:
+        fail("--cross-fit needs at least 2 folds")
+    if cross_fit and distill_from:
+        fail("--cross-fit and --distill-from both name teachers: use one")
     for teacher in distill_from or []:
         if not (teacher / CONFIG_FILE).is_file():
             fail(f"--distill-from {teacher}: no trained classifier there (no {CONFIG_FILE})")
@@ -97,17 +119,23 @@ def train_classifier(
     command = "partner-bot " + shlex.join(sys.argv[1:])
     with training_progress() as progress:
         task = progress.add_task("epoch 1", total=None, status="")
+        stage = [""]
+
+        def on_stage(name: str) -> None:
+            stage[0] = f"{name} "
+            progress.console.print(name, highlight=False)
 
         def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
-            progress.update(task, description=f"epoch {epoch}", completed=step, total=steps, status=f"loss {loss:.3f}")
+            label = f"{stage[0]}epoch {epoch}"
+            progress.update(task, description=label, completed=step, total=steps, status=f"loss {loss:.3f}")
             if not err.is_terminal and step % LOG_EVERY_STEPS == 0:
-                err.print(f"epoch {epoch} step {step}/{steps} loss {loss:.3f}", highlight=False)
+                err.print(f"{label} step {step}/{steps} loss {loss:.3f}", highlight=False)
 
         def on_epoch(epoch: int, figures: dict) -> None:
             line = "  ".join(
                 f"{m} acc {figures[m]['accuracy']:.3f} F1 {figures[m]['macro_f1']:.3f}" for m in ("ER", "IP", "EX")
             )
-            progress.console.print(f"epoch {epoch}: {line}", highlight=False)
+            progress.console.print(f"{stage[0]}epoch {epoch}: {line}", highlight=False)
 
         try:
             result = run_training(
@@ -123,6 +151,9 @@ def train_classifier(
                 on_step=on_step,
                 on_epoch=on_epoch,
                 teachers=distill_from,
+                cross_fit=cross_fit,
+                folds_dir=folds_dir,
+                on_stage=on_stage,
             )
         except DataFormatError as exc:
             fail(str(exc))

@@ -36,6 +36,9 @@ class ClassifierConfig:
     lora_dropout: float = 0.1
     seed: int = 13
     mechanisms: list[str] = field(default_factory=lambda: list(MECHANISMS))
+    # Added to each mechanism's level logits at prediction, fitted by cross-validation on train
+    # (cross_fit.py) so rare levels are predicted as often as macro-F1 wants; zeros: plain argmax.
+    level_offsets: list[list[float]] = field(default_factory=lambda: [[0.0] * LEVELS for _ in MECHANISMS])
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -71,6 +74,8 @@ class EmpathyHeads(nn.Module):
             for _ in config.mechanisms
         )
         self.rationale_head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(hidden_size, len(config.mechanisms)))
+        # Not in the heads file: the config holds them, so the shipped heads stay as trained.
+        self.register_buffer("level_offsets", torch.tensor(config.level_offsets, dtype=torch.float32), persistent=False)
 
     def forward(
         self, hidden: torch.Tensor, response_mask: torch.Tensor, seeker_mask: torch.Tensor
@@ -81,6 +86,7 @@ class EmpathyHeads(nn.Module):
         else:
             pooled = cls
         levels = torch.stack([head(pooled) for head in self.level_heads], dim=1)  # (batch, mechanism, level)
+        levels = levels + self.level_offsets
         rationales = self.rationale_head(hidden)  # (batch, token, mechanism)
         return levels, rationales
 
@@ -100,6 +106,10 @@ class EmpathyModel(nn.Module):
             token_type_ids=batch["token_type_ids"],
         ).last_hidden_state
         return self.heads(hidden, batch["response_mask"], batch["seeker_mask"])
+
+    def set_level_offsets(self, offsets: list[list[float]]) -> None:
+        self.config.level_offsets = [[float(v) for v in row] for row in offsets]
+        self.heads.level_offsets.copy_(torch.tensor(self.config.level_offsets))
 
 
 def lora_target_modules() -> list[str]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from partner_model.cards import file_digest
 from partner_model.empathy.card import write_classifier_card
+from partner_model.empathy.cross_fit import StageCallback, fit_level_offsets, gold_levels, out_of_fold_probabilities
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.evaluate import figures, score_examples
 from partner_model.empathy.inference import EmpathyScorer
@@ -42,8 +43,18 @@ def run_training(
     on_epoch: EpochCallback | None = None,
     on_report: Callable[[int], None] | None = None,
     teachers: list[Path] | None = None,
+    cross_fit: int = 0,
+    folds_dir: Path | None = None,
+    on_stage: StageCallback | None = None,
 ) -> dict[str, Any]:
-    """Train (distilling teachers' folders if given), save to out_dir, evaluate on the report set, write the card."""
+    """Train (distilling teachers' folders, or cross_fit fold teachers of train, if given), save to
+    out_dir, evaluate on the report set, write the card.
+
+    With cross_fit=K the student distils K teachers' out-of-fold probabilities and predicts with the
+    level offsets fitted on them (cross_fit.py); the teachers stay in folds_dir, not in out_dir.
+    """
+    if teachers and cross_fit:
+        raise ValueError("distil either given teachers or cross-fitted ones, not both")
     train_examples = read_epitome_csv(train_csv)
     data: dict[str, Any] = {"train": f"{train_csv.name} ({len(train_examples)} rows, sha256 {file_digest(train_csv)})"}
     if dev_csv is not None:
@@ -55,13 +66,34 @@ def run_training(
             f"{len(selection)} rows of {train_csv.name} held out by seeker post (seed {model_config.seed}); "
             f"trained on the other {len(train_examples)}"
         )
-    soft_targets = None
-    if teachers:
+    soft_targets, offsets, cross_fit_report = None, None, None
+    if cross_fit:
+        folds = folds_dir or out_dir.with_name(out_dir.name + "-folds")
+        soft_targets = out_of_fold_probabilities(
+            encoder_dir,
+            model_config,
+            train_config,
+            train_examples,
+            selection,
+            cross_fit,
+            folds,
+            on_stage,
+            on_step,
+            on_epoch,
+        )
+        offsets, fitted = fit_level_offsets(soft_targets, gold_levels(train_examples))
+        cross_fit_report = {"folds": cross_fit, "teachers": str(folds), "out_of_fold": fitted}
+        data["teachers"] = f"{cross_fit} cross-fitted on {train_csv.name}, each without one fold of seeker posts"
+    elif teachers:
         soft_targets = teacher_probabilities(teachers, encoder_dir, train_examples)
         data["teachers"] = ", ".join(f"{t.name} (heads sha256 {file_digest(t / HEADS_FILE)})" for t in teachers)
+    if cross_fit and on_stage:
+        on_stage("student")
     model, info = train(
         encoder_dir, model_config, train_config, train_examples, selection, on_step, on_epoch, soft_targets
     )
+    if offsets is not None:
+        model.set_level_offsets(offsets.tolist())
     save(model, out_dir)
 
     report_path = report_csv or dev_csv
@@ -77,8 +109,10 @@ def run_training(
         "epochs_run": len(info["history"]),
         "history": info["history"],
         "train_config": info["train_config"],
-        "model_config": asdict(model_config),
+        "model_config": asdict(model.config),
     }
+    if cross_fit_report:
+        training["cross_fit"] = cross_fit_report
     if report:
         write_classifier_card(out_dir, title, command, data, report, training)
     return {"report": report, "training": training}
