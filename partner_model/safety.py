@@ -68,6 +68,7 @@ CRISIS = {
         r"\bcut(?:ting)?\s+(?:again|my\s+(?:wrists?|arms?|legs?|thighs?))\b",
         r"\b(?:cut|relapsed)\s+again\b",
         r"\burges?\s+to\s+hurt\b",
+        r"\b(?:tear|rip|claw|peel)\w*\s+(?:off\s+)?my\s+(?:own\s+)?skin\b|\bmy\s+skin\s+off\b",
         r"\boverdos\w*",
         r"\b(?:all|handful\s+of|bottle\s+of)\s+(?:the\s+|my\s+)?(?:pills|medication|meds)\b",
         r"\bhoard\w*\s+my\s+(?:pills|medication|meds)\b",
@@ -106,6 +107,8 @@ HARMFUL = {
         r"\byou\s+deserve\s+(?:to\s+feel\s+)?(?:this\s+)?pain\b",
         r"\b(?:drink|get\s+(?:drunk|wasted|high))\b.{0,30}\b(?:forget|help|tonight)\b",
         r"\bhitting\s+yourself\b",
+        r"\b(?:break|breaking|cut|cutting|tear|tearing|rip|ripping|burn|burning|scratch|scratching)\s+(?:open\s+)?"
+        r"(?:your|ur)\s+(?:own\s+)?(?:skin|wrists?)\b",
     ),
     "threat": _patterns(r"\bi(?:'ll|\s+will)\s+(?:find|kill|hurt)\s+you\b"),
     "contempt": _patterns(
