@@ -39,6 +39,9 @@ CRISIS = {
         r"\b(?:want|wanna|going|ready|plan(?:ning)?)\s+(?:to\s+)?die\b",
         r"\bwish\s+i\s+(?:was|were|could\s+be|could\s+just)\s+(?:dead|die)\b",
         r"\bwish\s+i\s+could\s+(?:just\s+)?die\b",
+        # A wish for death told as something to look forward to (the bare "until the day I die" is an idiom).
+        r"\b(?:look(?:ing)?\s+forward\s+to|can'?t\s+wait\s+(?:for|until|till)|excited\s+(?:about|for))\s+"
+        r"(?:the\s+day\s+(?:when\s+)?i\s+die|my\s+death|dying|being\s+dead)\b",
         r"\bbetter\s+off\s+(?:if\s+i\s+was\s+|if\s+i\s+were\s+)?dead\b",
         r"\bdon'?t\s+want\s+to\s+(?:live|be\s+alive|exist|be\s+here)\b",
         r"\bnever\s+wake\s+up\b",
