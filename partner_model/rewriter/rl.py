@@ -189,6 +189,7 @@ def train_rl(
                 for k in ("empathy", "fluency", "coherence", "mutual_information")
             },
             "example": {"seeker": batch[0].seeker[:200], "edit": asdict(edits[0])},
+            "sentences": [s.sentence for s in sampled],  # the learning curve's distinct-2: collapse shows there
             "seconds": round(time.monotonic() - started, 2),
         }
         with log_path.open("a") as log:

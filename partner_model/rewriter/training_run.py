@@ -12,6 +12,7 @@ from partner_model.cards import file_digest, write_card
 from partner_model.empathy.data import read_epitome_csv
 from partner_model.empathy.train import StepCallback
 from partner_model.rewriter import rl
+from partner_model.rewriter.evaluate import distinct_n
 from partner_model.rewriter.policy import PolicyConfig, best_device, load, save
 from partner_model.rewriter.rewards import RewardWeights
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
@@ -122,14 +123,19 @@ def rl_minutes(records: list[dict[str, Any]]) -> float:
 
 
 def learning_curve(records: list[dict[str, Any]], rows: int = CURVE_ROWS) -> str:
-    """A markdown table of the RL log's means per block of steps: how the reward and its parts moved."""
+    """A markdown table of the RL log's means per block of steps: how the reward and its parts moved,
+    and the distinct-2 of the block's sampled sentences, which falls when the policy collapses onto
+    a few stock sentences that game the classifier."""
     if not records:
         return "(no steps logged)"
     size = max(1, -(-len(records) // rows))
-    lines = ["| steps | " + " | ".join(CURVE_COLUMNS) + " |", "|---" * (len(CURVE_COLUMNS) + 1) + "|"]
+    header = [*CURVE_COLUMNS, "distinct-2"]
+    lines = ["| steps | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for start in range(0, len(records), size):
         block = records[start : start + size]
         means = [sum(r[c] for r in block) / len(block) for c in CURVE_COLUMNS]
+        sentences = [s for r in block for s in r.get("sentences", [])]
+        diversity = f"{distinct_n(sentences, 2):.3f}" if sentences else "-"
         steps = f"{block[0]['step']}-{block[-1]['step']}"
-        lines.append(f"| {steps} | " + " | ".join(f"{m:.3f}" for m in means) + " |")
+        lines.append(f"| {steps} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {diversity} |")
     return "\n".join(lines)

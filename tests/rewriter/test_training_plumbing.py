@@ -163,6 +163,24 @@ def test_the_model_cards_learning_curve_averages_the_log_in_blocks(tmp_path: Pat
     )
     assert rl_minutes(read_log(log)) == 5.0
     table = learning_curve(read_log(log), rows=5).splitlines()
-    assert table[0].startswith("| steps | reward | empathy")
+    assert table[0].startswith("| steps | reward | empathy") and table[0].endswith("| distinct-2 |")
     assert table[2].startswith("| 1-5 | 3.000 | 0.500") and table[-1].startswith("| 21-25 | 23.000")
     assert len(table) == 2 + 5
+    assert table[2].endswith("| - |")  # a log from before sentences were recorded
+
+
+def test_the_learning_curve_shows_a_policy_collapsing_onto_one_sentence(tmp_path: Path) -> None:
+    from partner_model.rewriter.training_run import learning_curve
+
+    parts = {"reward": 1.0, "empathy": 0.5, "fluency": 0.1, "coherence": 0.2, "mutual_information": 0.0}
+    varied = [
+        ["Losing your mother so suddenly must hurt.", "How long were you caring for her?"],
+        ["Months of rejections would wear anyone down.", "Which interview felt closest?"],
+        ["That exam result stings after all those nights.", "Did your teacher explain the grade?"],
+        ["A breakup after six years changes every routine.", "Who has been around for you since?"],
+        ["Being threatened with eviction sounds frightening.", "Has the landlord put anything in writing?"],
+    ]
+    stock = ["Have you experienced any similar issues?"] * 2
+    records = [{"step": i, **parts, "sentences": varied[i - 1] if i <= 5 else stock} for i in range(1, 11)]
+    early, late = (float(row.split("|")[-2]) for row in learning_curve(records, rows=2).splitlines()[2:])
+    assert early > 0.5 and late < 0.3
