@@ -42,20 +42,20 @@ def seeker_folds(examples: list[EpitomeExample], k: int, seed: int) -> list[list
     """Row indices of k folds; all replies to one seeker post fall in the same fold."""
     if k < 2:
         raise ValueError(f"cross-fitting needs at least 2 folds, not {k}")
-    seekers = sorted({e.seeker_id or e.seeker for e in examples})
+    seekers = sorted({e.seeker_key for e in examples})
     if len(seekers) < k:
         raise ValueError(f"{len(seekers)} seeker posts cannot fill {k} folds")
     random.Random(seed).shuffle(seekers)
     fold_of = {seeker: i % k for i, seeker in enumerate(seekers)}
     folds: list[list[int]] = [[] for _ in range(k)]
     for index, example in enumerate(examples):
-        folds[fold_of[example.seeker_id or example.seeker]].append(index)
+        folds[fold_of[example.seeker_key]].append(index)
     return folds
 
 
-def apply_offsets(probabilities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(row, mechanism) levels after adding per-level log-probability offsets (mechanism, level)."""
-    return (np.log(np.clip(probabilities, 1e-9, 1.0)) + offsets[None]).argmax(-1)
+def offset_levels(log_probabilities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Levels after adding per-level offsets to log-probabilities (level on the last axis of both)."""
+    return (log_probabilities + offsets).argmax(-1)
 
 
 def fit_level_offsets(
@@ -65,18 +65,18 @@ def fit_level_offsets(
     the smallest shift), and macro-F1 before and after."""
     offsets = np.zeros((len(MECHANISMS), LEVELS))
     report: dict[str, dict[str, float]] = {}
+    log_probabilities = np.log(np.clip(probabilities, 1e-9, 1.0))
     for m, mech in enumerate(MECHANISMS):
-        log_p = np.log(np.clip(probabilities[:, m], 1e-9, 1.0))
         best = (-1.0, 0.0, (0.0, 0.0))
         for b1 in grid:
             for b2 in grid:
-                f1 = macro_f1(gold[:, m], (log_p + np.array([0.0, b1, b2])).argmax(-1))
+                f1 = macro_f1(gold[:, m], offset_levels(log_probabilities[:, m], np.array([0.0, b1, b2])))
                 candidate = (f1, -(abs(b1) + abs(b2)), (float(b1), float(b2)))
                 if candidate[:2] > best[:2]:
                     best = candidate
         offsets[m, 1:] = best[2]
         report[mech] = {
-            "macro_f1_before": macro_f1(gold[:, m], log_p.argmax(-1)),
+            "macro_f1_before": macro_f1(gold[:, m], log_probabilities[:, m].argmax(-1)),
             "macro_f1_after": best[0],
             "offset_1": best[2][0],
             "offset_2": best[2][1],

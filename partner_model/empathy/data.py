@@ -29,6 +29,11 @@ class EpitomeExample:
     def total(self) -> int:
         return sum(self.levels.values())
 
+    @property
+    def seeker_key(self) -> str:
+        """What groups replies to one seeker post, so splits never put it on both sides."""
+        return self.seeker_id or self.seeker
+
 
 def locate_spans(text: str, fragments: list[str]) -> list[tuple[int, int]]:
     """Character spans of each fragment in text; fragments not found (rare annotation noise) are dropped.

@@ -20,11 +20,11 @@ from partner_model.empathy.train import EpochCallback, StepCallback, TrainConfig
 
 def split_by_seeker(examples: list[EpitomeExample], fraction: float, seed: int) -> tuple[list, list]:
     """Hold out whole seeker posts, so no seeker post is on both sides (as the shipped splits do)."""
-    seekers = sorted({e.seeker_id or e.seeker for e in examples})
+    seekers = sorted({e.seeker_key for e in examples})
     random.Random(seed).shuffle(seekers)
     held = set(seekers[: max(1, int(len(seekers) * fraction))])
-    keep = [e for e in examples if (e.seeker_id or e.seeker) not in held]
-    out = [e for e in examples if (e.seeker_id or e.seeker) in held]
+    keep = [e for e in examples if e.seeker_key not in held]
+    out = [e for e in examples if e.seeker_key in held]
     return keep, out
 
 
