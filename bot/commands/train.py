@@ -188,6 +188,13 @@ def train_rewriter(
     ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
     lr: Annotated[float, typer.Option(help="rl: learning rate of the LoRA adapter.")] = recipe.RL_LEARNING_RATE,
+    kl: Annotated[
+        float,
+        typer.Option(
+            help="rl: reward lost per nat of log(policy / warm start) of a sampled sentence; keeps the policy "
+            "from collapsing onto a few stock sentences (0: no penalty)."
+        ),
+    ] = recipe.RL_KL_COEF,
     seed: Annotated[int, typer.Option(help="random seed.")] = 7,
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
@@ -229,7 +236,7 @@ def train_rewriter(
             else:
                 if init is None:
                     fail("--stage rl needs --init: the folder of a warm-start run")
-                rl_config = RLConfig(steps=steps, lr_lora=lr, seed=seed)
+                rl_config = RLConfig(steps=steps, lr_lora=lr, kl_coef=kl, seed=seed)
                 result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:

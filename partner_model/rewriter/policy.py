@@ -21,6 +21,7 @@ from partner_model.rewriter.prompt import EncodedPrompt, PromptConfig
 CONFIG_FILE = "policy.json"
 HEAD_FILE = "position_head.safetensors"
 ADAPTER_DIR = "adapter"
+POLICY_ADAPTER = "default"  # peft's name of the adapter being trained; others (a frozen reference) are not saved
 
 
 @dataclass
@@ -155,7 +156,7 @@ def save(policy: RewriterPolicy, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     (folder / CONFIG_FILE).write_text(policy.config.to_json())
-    policy.lm.save_pretrained(folder / ADAPTER_DIR)
+    policy.lm.save_pretrained(folder / ADAPTER_DIR, selected_adapters=[POLICY_ADAPTER])
     # peft writes a template README with no content; the project's model card says what matters.
     (folder / ADAPTER_DIR / "README.md").unlink(missing_ok=True)
     state = {k: v.detach().contiguous() for k, v in policy.position_head.state_dict().items()}

@@ -9,3 +9,6 @@ RL_STEPS = 280
 # Twice the shipped adapter's 5e-5, which took 570 steps: the samples' empathy reached 1.28 by step 280
 # here, 1.0 after 420 steps at 5e-5.
 RL_LEARNING_RATE = 1e-4
+# Reward lost per nat of log(policy / warm start) of a sampled sentence: keeps RL from collapsing onto
+# a few stock sentences that the classifier likes (session 14's run at 2e-4 without it did).
+RL_KL_COEF = 0.1

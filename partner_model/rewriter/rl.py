@@ -7,6 +7,10 @@ needs no value network (which a CPU could not afford), removes the differences b
 from the signal, and the group shares one encoding of its prompt, which makes sampling cheap.
 A sentence the product would never show (RewardContext.sentence_ok) earns a fixed low reward, so
 the judge's liking for it cannot teach the policy to write it.
+A KL penalty keeps the policy near its warm start: each sample's reward loses kl_coef times the
+log-ratio of its sentence under the policy and under the frozen warm-start adapter. Without it a
+fast run collapsed onto one stock question that the classifier likes ("Have you experienced any
+...") for 79 of 80 dev replies; the penalty grows as the policy concentrates on a few sentences.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
 
@@ -27,12 +31,13 @@ from partner_model.rewriter import rewards
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
-from partner_model.rewriter.policy import RewriterPolicy, save
+from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
-from partner_model.rewriter.recipe import RL_LEARNING_RATE, RL_STEPS
+from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_STEPS
 
 STATE_FILE = "rl_state.pt"
 LOG_FILE = "rl_log.jsonl"
+REFERENCE_ADAPTER = "reference"  # the frozen warm start, for the KL penalty
 
 
 @dataclass
@@ -46,6 +51,7 @@ class RLConfig:
     top_p: float = 0.95
     max_new_tokens: int = 32
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
+    kl_coef: float = RL_KL_COEF  # reward lost per nat of log(policy / warm start) of a sentence; 0: no penalty
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
     unusable_reward: float = -2.0
@@ -104,6 +110,20 @@ def policy_log_probs(policy: RewriterPolicy, rows: list[Sequence]) -> tuple[torc
     return torch.stack(action_terms) + totals / counts.clamp(min=1.0), torch.stack(entropies)
 
 
+def sentence_log_ratios(policy: RewriterPolicy, rows: list[Sequence]) -> torch.Tensor:
+    """Per row, log p(sentence) under the policy minus under the reference adapter, summed over its
+    tokens: a one-sample estimate of the KL divergence from the warm start. Both in eval mode, so
+    the two agree exactly until the policy has moved."""
+    ids, mask = right_padded(rows, policy.end_id)
+    totals = []
+    with torch.no_grad():
+        for adapter in (POLICY_ADAPTER, REFERENCE_ADAPTER):
+            policy.lm.set_adapter(adapter, inference_mode=True)
+            totals.append(sentence_log_probs(policy.hidden_states(ids, mask), rows, policy.token_logits)[0])
+    policy.lm.set_adapter(POLICY_ADAPTER)  # trainable again
+    return totals[0] - totals[1]
+
+
 def _load_state(folder: Path, policy: RewriterPolicy, optimiser: torch.optim.Optimizer) -> dict[str, Any]:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -122,11 +142,20 @@ def train_rl(
     config: RLConfig,
     checkpoint_dir: Path,
     on_step: Callable[[int, int, float], None] | None = None,
+    reference_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) RL; the policy in checkpoint_dir is always the latest complete step."""
+    """Run (or resume) RL; the policy in checkpoint_dir is always the latest complete step.
+
+    reference_dir: the warm-start folder whose adapter the KL penalty measures against (needed
+    when config.kl_coef > 0)."""
     if config.threads:
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
+    if config.kl_coef > 0:
+        if reference_dir is None:
+            raise ValueError("a KL penalty needs the warm start to measure against (reference_dir)")
+        policy.lm.load_adapter(reference_dir / ADAPTER_DIR, adapter_name=REFERENCE_ADAPTER, is_trainable=False)
+        policy.lm.set_adapter(POLICY_ADAPTER)
     trainable = [p for p in policy.lm.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
         [
@@ -166,7 +195,13 @@ def train_rl(
             ],
             device=policy.device,
         )
-        groups = totals.view(config.prompts_per_step, config.group_size)
+        kl = (
+            sentence_log_ratios(policy, [s.sequence for s in sampled])
+            if config.kl_coef > 0
+            else torch.zeros_like(totals)
+        )
+        penalised = totals - config.kl_coef * kl
+        groups = penalised.view(config.prompts_per_step, config.group_size)
         advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
 
         policy.train()
@@ -184,6 +219,7 @@ def train_rl(
             "reward": batch_mean,
             "running_reward": running,
             "loss": loss.item(),
+            "kl": float(kl.mean()),
             **{
                 k: sum(getattr(b, k) for b in breakdown) / len(breakdown)
                 for k in ("empathy", "fluency", "coherence", "mutual_information")

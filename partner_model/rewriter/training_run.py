@@ -90,7 +90,7 @@ def run_rl(
     start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
     policy = load(start_from, lm_dir, trainable=True, device=best_device())
     prompts = rl_prompts(train_csv)
-    info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step)
+    info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step, reference_dir=init_dir)
     save(policy, out_dir)
     log = read_log(out_dir / rl.LOG_FILE)
     write_card(

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from partner_model.rewriter.edits import Edit, EditKind
@@ -64,22 +65,44 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
 ) -> None:
     policy = build(tiny_lm_dir, TINY)
+    save(policy, tmp_path / "warmstart")
     before = _trainable(policy)
     prompts = [RLPrompt("I lost my job.", ["Get another one."]), RLPrompt("My dog died.", ["ok.", "Sad."])]
     rewards_seen: list[float] = []
     config = RLConfig(
         steps=1, prompts_per_step=2, group_size=2, checkpoint_every=1, lr_lora=1e-2, lr_head=1e-2, max_new_tokens=6
     )
-    info = train_rl(policy, prompts, reward_context, config, tmp_path, lambda s, n, r: rewards_seen.append(r))
+    out = tmp_path / "rl"
+    info = train_rl(
+        policy, prompts, reward_context, config, out, lambda s, n, r: rewards_seen.append(r), tmp_path / "warmstart"
+    )
     assert info["steps"] == 1 and len(rewards_seen) == 1
     after = _trainable(policy)
     assert [n for n in before if torch.equal(before[n], after[n])] == []
-    assert (tmp_path / STATE_FILE).is_file() and (tmp_path / LOG_FILE).read_text().count("\n") == 1
+    assert (out / STATE_FILE).is_file() and (out / LOG_FILE).read_text().count("\n") == 1
+    assert sorted(p.name for p in (out / "adapter").iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
 
-    resumed = load(tmp_path, tiny_lm_dir, trainable=True)
-    info = train_rl(resumed, prompts, reward_context, RLConfig(**{**config.__dict__, "steps": 2}), tmp_path)
+    resumed = load(out, tiny_lm_dir, trainable=True)
+    config2 = RLConfig(**{**config.__dict__, "steps": 2})
+    info = train_rl(resumed, prompts, reward_context, config2, out, reference_dir=tmp_path / "warmstart")
     assert info["steps"] == 2
-    assert (tmp_path / LOG_FILE).read_text().count("\n") == 2
+    first, second = (json.loads(line)["kl"] for line in (out / LOG_FILE).read_text().splitlines())
+    # The policy starts as its warm start, then moves away from it; the reference stays the warm start.
+    assert abs(first) < 1e-4 and abs(second) > 1e-3
+
+
+def test_a_kl_penalty_without_a_warm_start_to_measure_against_is_an_error(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    config = RLConfig(steps=1, prompts_per_step=1, group_size=2, kl_coef=0.1, max_new_tokens=6)
+    with pytest.raises(ValueError, match="warm start"):
+        train_rl(
+            build(tiny_lm_dir, TINY),
+            [RLPrompt("I lost my job.", ["Get another one."])],
+            reward_context,
+            config,
+            tmp_path,
+        )
 
 
 def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_the_judge_says(
@@ -87,7 +110,7 @@ def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_
 ) -> None:
     refused = dataclasses.replace(reward_context, sentence_ok=lambda s: False)
     prompts = [RLPrompt("I lost my job.", ["Get another one."])]
-    config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6)
+    config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6, kl_coef=0.0)
     train_rl(build(tiny_lm_dir, TINY), prompts, refused, config, tmp_path)
     logged = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
     assert [row["reward"] for row in logged] == [config.unusable_reward] * 2
