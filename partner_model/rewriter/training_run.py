@@ -25,7 +25,7 @@ RL_MAX_TOTAL = 2
 RL_MAX_SENTENCES = 8
 # The model card's learning curve: the per-step log averaged over this many blocks of steps.
 CURVE_ROWS = 10
-CURVE_COLUMNS = ("reward", "empathy", "fluency", "coherence", "mutual_information")
+CURVE_COLUMNS = ("reward", "empathy", "fluency", "coherence", "mutual_information", "kl")
 
 
 def run_warmstart(
@@ -101,11 +101,14 @@ def run_rl(
             "Data": f"- {train_csv.name} ({file_digest(train_csv)}): {len(prompts)} replies with total empathy "
             f"<= {RL_MAX_TOTAL} as RL prompts\n- warm start: {init_dir}",
             "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
-            "and mutual information; the per-step log is rl_log.jsonl.",
+            f"and mutual information; KL penalty {config.kl_coef} per nat of log(policy / warm start) of a "
+            "sampled sentence; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
-            "unusable samples as their fixed reward; the other columns are the reward's parts for every "
-            "sample):\n\n" + learning_curve(log) + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
+            "unusable samples as their fixed reward, before the KL penalty; the next four are the reward's "
+            "parts for every sample; kl is the mean log-ratio to the warm start):\n\n"
+            + learning_curve(log)
+            + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },
         {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},
     )
@@ -133,7 +136,7 @@ def learning_curve(records: list[dict[str, Any]], rows: int = CURVE_ROWS) -> str
     lines = ["| steps | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for start in range(0, len(records), size):
         block = records[start : start + size]
-        means = [sum(r[c] for r in block) / len(block) for c in CURVE_COLUMNS]
+        means = [sum(r.get(c, 0.0) for r in block) / len(block) for c in CURVE_COLUMNS]  # no kl: logged before it
         sentences = [s for r in block for s in r.get("sentences", [])]
         diversity = f"{distinct_n(sentences, 2):.3f}" if sentences else "-"
         steps = f"{block[0]['step']}-{block[-1]['step']}"

@@ -179,7 +179,7 @@ def test_sharing_each_prompts_cache_across_replies_changes_nothing_but_speed(tin
 def test_the_model_cards_learning_curve_averages_the_log_in_blocks(tmp_path: Path) -> None:
     from partner_model.rewriter.training_run import learning_curve, read_log, rl_minutes
 
-    parts = {"empathy": 0.5, "fluency": 0.1, "coherence": 0.2, "mutual_information": 0.0}
+    parts = {"empathy": 0.5, "fluency": 0.1, "coherence": 0.2, "mutual_information": 0.0, "kl": 1.5}
     log = tmp_path / LOG_FILE
     log.write_text(
         "".join(json.dumps({"step": i, "reward": float(i), **parts, "seconds": 12.0}) + "\n" for i in range(1, 26))
@@ -187,7 +187,8 @@ def test_the_model_cards_learning_curve_averages_the_log_in_blocks(tmp_path: Pat
     assert rl_minutes(read_log(log)) == 5.0
     table = learning_curve(read_log(log), rows=5).splitlines()
     assert table[0].startswith("| steps | reward | empathy") and table[0].endswith("| distinct-2 |")
-    assert table[2].startswith("| 1-5 | 3.000 | 0.500") and table[-1].startswith("| 21-25 | 23.000")
+    assert table[2].startswith("| 1-5 | 3.000 | 0.500 | 0.100 | 0.200 | 0.000 | 1.500 |")
+    assert table[-1].startswith("| 21-25 | 23.000")
     assert len(table) == 2 + 5
     assert table[2].endswith("| - |")  # a log from before sentences were recorded
 
