@@ -96,9 +96,9 @@ def score_edits(
     )
 
 
-def policy_log_probs(policy: RewriterPolicy, rows: list[Sequence]) -> tuple[torch.Tensor, torch.Tensor]:
-    """With gradients: log-probability of each row's action, and mean log-probability of its tokens;
-    and the entropy of each row's action distribution."""
+def policy_log_probs(policy: RewriterPolicy, rows: list[Sequence]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """With gradients: log-probability of each row's action plus mean log-probability of its sentence
+    tokens; the entropy of each row's action distribution; the summed log-probability of its sentence."""
     ids, mask = right_padded(rows, policy.end_id)
     hidden = policy.hidden_states(ids, mask)
     action_terms, entropies = [], []
@@ -107,21 +107,51 @@ def policy_log_probs(policy: RewriterPolicy, rows: list[Sequence]) -> tuple[torc
         action_terms.append(log_probs[policy.action_index(row.prompt, row.kind, row.position)])
         entropies.append(-(log_probs.exp() * log_probs).sum())
     totals, counts = sentence_log_probs(hidden, rows, policy.token_logits)
-    return torch.stack(action_terms) + totals / counts.clamp(min=1.0), torch.stack(entropies)
+    return torch.stack(action_terms) + totals / counts.clamp(min=1.0), torch.stack(entropies), totals
 
 
-def sentence_log_ratios(policy: RewriterPolicy, rows: list[Sequence]) -> torch.Tensor:
-    """Per row, log p(sentence) under the policy minus under the reference adapter, summed over its
-    tokens: a one-sample estimate of the KL divergence from the warm start. Both in eval mode, so
-    the two agree exactly until the policy has moved."""
-    ids, mask = right_padded(rows, policy.end_id)
+def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) -> torch.Tensor:
+    """Summed log-probability of each row's sentence under the frozen warm-start adapter, rows in
+    the order of the flattened groups (each group shares one prompt).
+
+    Each prompt is encoded once and its cache copied to its rows, which then only add their edit
+    prefix and sentence: a fraction of the cost of encoding every row's prompt again.
+    """
+    from transformers import DynamicCache
+
     totals = []
-    with torch.no_grad():
-        for adapter in (POLICY_ADAPTER, REFERENCE_ADAPTER):
-            policy.lm.set_adapter(adapter, inference_mode=True)
-            totals.append(sentence_log_probs(policy.hidden_states(ids, mask), rows, policy.token_logits)[0])
-    policy.lm.set_adapter(POLICY_ADAPTER)  # trainable again
-    return totals[0] - totals[1]
+    policy.lm.set_adapter(REFERENCE_ADAPTER, inference_mode=True)
+    try:
+        with torch.no_grad():
+            for rows in groups:
+                prompt = torch.tensor([rows[0].prompt.input_ids], device=policy.device)
+                cache = DynamicCache()
+                policy.causal_lm(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
+                tails = [r.prefix + r.sentence for r in rows]
+                width = max(len(t) for t in tails)
+                ids = torch.full((len(rows), width), policy.end_id, dtype=torch.long)
+                mask = torch.zeros((len(rows), prompt.shape[1] + width), dtype=torch.long)
+                mask[:, : prompt.shape[1]] = 1
+                for i, tail in enumerate(tails):
+                    ids[i, : len(tail)] = torch.tensor(tail)
+                    mask[i, prompt.shape[1] : prompt.shape[1] + len(tail)] = 1
+                logits = policy.causal_lm(
+                    input_ids=ids.to(policy.device),
+                    attention_mask=mask.to(policy.device),
+                    past_key_values=cache,
+                    use_cache=True,
+                ).logits.float()
+                log_probs = logits.log_softmax(-1)
+                for i, row in enumerate(rows):
+                    # Tail position t predicts tail token t + 1; the sentence starts after the prefix.
+                    start = len(row.prefix)
+                    targets = torch.tensor(row.sentence, device=policy.device)
+                    picked = log_probs[i, start - 1 : start - 1 + len(row.sentence)].gather(-1, targets.unsqueeze(-1))
+                    totals.append(picked.sum())
+    finally:
+        policy.lm.set_adapter(POLICY_ADAPTER)  # trainable again
+    return torch.stack(totals)
 
 
 def _load_state(folder: Path, policy: RewriterPolicy, optimiser: torch.optim.Optimizer) -> dict[str, Any]:
@@ -195,17 +225,16 @@ def train_rl(
             ],
             device=policy.device,
         )
-        kl = (
-            sentence_log_ratios(policy, [s.sequence for s in sampled])
-            if config.kl_coef > 0
-            else torch.zeros_like(totals)
-        )
-        penalised = totals - config.kl_coef * kl
-        groups = penalised.view(config.prompts_per_step, config.group_size)
+        rows = [s.sequence for s in sampled]
+        if config.kl_coef > 0:
+            grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
+            reference = reference_log_probs(policy, grouped)
+        # Eval mode for the gradient pass too: without dropout its log-probabilities are the policy's
+        # own, the ones the KL penalty compares with the warm start's (as RLHF trainers do).
+        log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
+        kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
+        groups = (totals - config.kl_coef * kl).view(config.prompts_per_step, config.group_size)
         advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
-
-        policy.train()
-        log_probs, entropies = policy_log_probs(policy, [s.sequence for s in sampled])
         loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()
         optimiser.zero_grad()
         loss.backward()
