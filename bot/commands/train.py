@@ -195,6 +195,10 @@ def train_rewriter(
             "from collapsing onto a few stock sentences (0: no penalty)."
         ),
     ] = recipe.RL_KL_COEF,
+    snapshot_every: Annotated[
+        int,
+        typer.Option(help="rl: also keep the policy of every this many steps in OUT/snapshots/step-N (0: none)."),
+    ] = 0,
     seed: Annotated[int, typer.Option(help="random seed.")] = 7,
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
@@ -236,7 +240,7 @@ def train_rewriter(
             else:
                 if init is None:
                     fail("--stage rl needs --init: the folder of a warm-start run")
-                rl_config = RLConfig(steps=steps, lr_lora=lr, kl_coef=kl, seed=seed)
+                rl_config = RLConfig(steps=steps, lr_lora=lr, kl_coef=kl, snapshot_every=snapshot_every, seed=seed)
                 result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:

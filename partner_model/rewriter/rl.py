@@ -36,6 +36,7 @@ from partner_model.rewriter.prompt import encode_prompt
 from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_STEPS
 
 STATE_FILE = "rl_state.pt"
+SNAPSHOT_DIR = "snapshots"  # policies kept along the way: the learning curve may favour one before the end
 LOG_FILE = "rl_log.jsonl"
 REFERENCE_ADAPTER = "reference"  # the frozen warm start, for the KL penalty
 
@@ -56,6 +57,7 @@ class RLConfig:
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
     unusable_reward: float = -2.0
     checkpoint_every: int = 10
+    snapshot_every: int = 0  # also keep the policy of every this many steps in snapshots/step-N (0: none)
     seed: int = 11
     threads: int = 0
 
@@ -261,6 +263,8 @@ def train_rl(
             log.write(json.dumps(record, default=str) + "\n")
         if on_step:
             on_step(step, config.steps, running)
+        if config.snapshot_every and step % config.snapshot_every == 0:
+            save(policy, checkpoint_dir / SNAPSHOT_DIR / f"step-{step}")
         if step % config.checkpoint_every == 0 or step == config.steps:
             save(policy, checkpoint_dir)
             torch.save(

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import RewriteConfig, Rewriter
-from partner_model.rewriter.policy import PolicyConfig, build, load, save
+from partner_model.rewriter.policy import HEAD_FILE, PolicyConfig, build, load, save
 from partner_model.rewriter.prompt import PromptConfig
-from partner_model.rewriter.rl import LOG_FILE, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
+from partner_model.rewriter.rl import LOG_FILE, SNAPSHOT_DIR, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
 from partner_model.rewriter.warmstart_data import WarmStartExample
 from partner_model.safety import sentence_problems
@@ -70,7 +71,14 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     prompts = [RLPrompt("I lost my job.", ["Get another one."]), RLPrompt("My dog died.", ["ok.", "Sad."])]
     rewards_seen: list[float] = []
     config = RLConfig(
-        steps=1, prompts_per_step=2, group_size=2, checkpoint_every=1, lr_lora=1e-2, lr_head=1e-2, max_new_tokens=6
+        steps=1,
+        prompts_per_step=2,
+        group_size=2,
+        checkpoint_every=1,
+        snapshot_every=2,
+        lr_lora=1e-2,
+        lr_head=1e-2,
+        max_new_tokens=6,
     )
     out = tmp_path / "rl"
     info = train_rl(
@@ -86,6 +94,9 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     config2 = RLConfig(**{**config.__dict__, "steps": 2})
     info = train_rl(resumed, prompts, reward_context, config2, out, reference_dir=tmp_path / "warmstart")
     assert info["steps"] == 2
+    assert [p.name for p in (out / SNAPSHOT_DIR).iterdir()] == ["step-2"]
+    snapshot, final = (load_file(folder / HEAD_FILE) for folder in (out / SNAPSHOT_DIR / "step-2", out))
+    assert all(torch.equal(snapshot[k], final[k]) for k in final)  # the policy as it was at step 2
     first, second = (json.loads(line)["kl"] for line in (out / LOG_FILE).read_text().splitlines())
     # The policy starts as its warm start, then moves away from it; the reference stays the warm start.
     assert abs(first) < 1e-4 and abs(second) > 1e-3
