@@ -9,6 +9,7 @@ RL_STEPS = 280
 # Twice the shipped adapter's 5e-5, which took 570 steps: the samples' empathy reached 1.28 by step 280
 # here, 1.0 after 420 steps at 5e-5.
 RL_LEARNING_RATE = 1e-4
-# Reward lost per nat of log(policy / warm start) of a sampled sentence: keeps RL from collapsing onto
-# a few stock sentences that the classifier likes (session 14's run at 2e-4 without it did).
-RL_KL_COEF = 0.1
+# Reward lost per nat of log(policy / warm start) of a sampled sentence (train rewriter --kl). Off in the
+# recipe above, which was measured without it. At 0.1 it only delayed a collapse at lr 2e-4 (session 15:
+# 64 of 80 dev suggestions "Do you have a/any job?"); the weight that holds one is still to be measured.
+RL_KL_COEF = 0.0

@@ -76,6 +76,7 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
         group_size=2,
         checkpoint_every=1,
         snapshot_every=2,
+        kl_coef=0.1,
         lr_lora=1e-2,
         lr_head=1e-2,
         max_new_tokens=6,
