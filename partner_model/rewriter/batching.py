@@ -40,15 +40,17 @@ def right_padded(rows: list[Sequence], pad_id: int) -> tuple[torch.Tensor, torch
 
 
 def sentence_log_probs(
-    hidden: torch.Tensor, rows: list[Sequence], project: Callable[[torch.Tensor], torch.Tensor]
+    hidden: torch.Tensor, rows: list[Sequence], project: Callable[[torch.Tensor], torch.Tensor], offset: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the summed log-probability of the sentence tokens, and their count.
 
-    Only the positions that predict sentence tokens are projected to the vocabulary.
+    Only the positions that predict sentence tokens are projected to the vocabulary. offset: the
+    sequence position of hidden's first column (the prompt's length when its states were cached).
     """
     totals, counts = [], []
     for i, row in enumerate(rows):
-        start, end = row.sentence_start, row.sentence_start + len(row.sentence)
+        start = row.sentence_start - offset
+        end = start + len(row.sentence)
         # Position t predicts token t + 1.
         log_probs = torch.log_softmax(project(hidden[i, start - 1 : end - 1]).float(), dim=-1)
         targets = torch.tensor(row.sentence, device=log_probs.device)

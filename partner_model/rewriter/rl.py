@@ -117,7 +117,8 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
     the order of the flattened groups (each group shares one prompt).
 
     Each prompt is encoded once and its cache copied to its rows, which then only add their edit
-    prefix and sentence: a fraction of the cost of encoding every row's prompt again.
+    prefix and sentence: a fraction of the cost of encoding every row's prompt again; as in the
+    gradient pass, only the positions that predict sentence tokens are projected to the vocabulary.
     """
     from transformers import DynamicCache
 
@@ -128,7 +129,7 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
             for rows in groups:
                 prompt = torch.tensor([rows[0].prompt.input_ids], device=policy.device)
                 cache = DynamicCache()
-                policy.causal_lm(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1)
+                policy.causal_lm.model(input_ids=prompt, past_key_values=cache, use_cache=True)
                 cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
                 tails = [r.prefix + r.sentence for r in rows]
                 width = max(len(t) for t in tails)
@@ -138,22 +139,16 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
                 for i, tail in enumerate(tails):
                     ids[i, : len(tail)] = torch.tensor(tail)
                     mask[i, prompt.shape[1] : prompt.shape[1] + len(tail)] = 1
-                logits = policy.causal_lm(
+                hidden = policy.causal_lm.model(
                     input_ids=ids.to(policy.device),
                     attention_mask=mask.to(policy.device),
                     past_key_values=cache,
                     use_cache=True,
-                ).logits.float()
-                log_probs = logits.log_softmax(-1)
-                for i, row in enumerate(rows):
-                    # Tail position t predicts tail token t + 1; the sentence starts after the prefix.
-                    start = len(row.prefix)
-                    targets = torch.tensor(row.sentence, device=policy.device)
-                    picked = log_probs[i, start - 1 : start - 1 + len(row.sentence)].gather(-1, targets.unsqueeze(-1))
-                    totals.append(picked.sum())
+                ).last_hidden_state
+                totals.append(sentence_log_probs(hidden, rows, policy.token_logits, offset=prompt.shape[1])[0])
     finally:
         policy.lm.set_adapter(POLICY_ADAPTER)  # trainable again
-    return torch.stack(totals)
+    return torch.cat(totals)
 
 
 def _load_state(folder: Path, policy: RewriterPolicy, optimiser: torch.optim.Optimizer) -> dict[str, Any]:
