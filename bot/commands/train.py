@@ -195,6 +195,13 @@ def train_rewriter(
             "from collapsing onto a few stock sentences (0: no penalty)."
         ),
     ] = recipe.RL_KL_COEF,
+    repeat: Annotated[
+        float,
+        typer.Option(
+            help="rl: reward lost per unit of word-bigram overlap (0-1) of a sampled sentence with one recently "
+            "sampled for another post; a stock sentence that fits every post pays for it (0: no penalty)."
+        ),
+    ] = recipe.RL_REPEAT_COEF,
     snapshot_every: Annotated[
         int,
         typer.Option(help="rl: also keep the policy of every this many steps in OUT/snapshots/step-N (0: none)."),
@@ -240,7 +247,9 @@ def train_rewriter(
             else:
                 if init is None:
                     fail("--stage rl needs --init: the folder of a warm-start run")
-                rl_config = RLConfig(steps=steps, lr_lora=lr, kl_coef=kl, snapshot_every=snapshot_every, seed=seed)
+                rl_config = RLConfig(
+                    steps=steps, lr_lora=lr, kl_coef=kl, repeat_coef=repeat, snapshot_every=snapshot_every, seed=seed
+                )
                 result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:

@@ -11,6 +11,8 @@ A KL penalty keeps the policy near its warm start: each sample's reward loses kl
 log-ratio of its sentence under the policy and under the frozen warm-start adapter. Without it a
 fast run collapsed onto one stock question that the classifier likes ("Have you experienced any
 ...") for 79 of 80 dev replies; the penalty grows as the policy concentrates on a few sentences.
+At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its overlap with the
+sentences recently sampled for other posts (repetition.py): a stock sentence pays wherever it goes.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
 
@@ -33,7 +35,8 @@ from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
-from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_STEPS
+from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_REPEAT_COEF, RL_STEPS
+from partner_model.rewriter.repetition import RecentSentences
 
 STATE_FILE = "rl_state.pt"
 SNAPSHOT_DIR = "snapshots"  # policies kept along the way: the learning curve may favour one before the end
@@ -53,6 +56,10 @@ class RLConfig:
     max_new_tokens: int = 32
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
     kl_coef: float = RL_KL_COEF  # reward lost per nat of log(policy / warm start) of a sentence; 0: no penalty
+    # Reward lost per unit of word-bigram overlap (0-1) with a sentence sampled for another post within
+    # the last repeat_window steps; 0: no penalty.
+    repeat_coef: float = RL_REPEAT_COEF
+    repeat_window: int = 16
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
     unusable_reward: float = -2.0
@@ -191,6 +198,7 @@ def train_rl(
         ]
     )
     step, running = 0, None
+    recent = RecentSentences(config.repeat_window, config.prompts_per_step * config.group_size)
     rng = random.Random(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     if (checkpoint_dir / STATE_FILE).is_file():
@@ -198,6 +206,7 @@ def train_rl(
         step, running = state["step"], state["running"]
         rng.setstate(state["rng"])
         generator.set_state(state["generator"])
+        recent = state.get("recent", recent)
     log_path = checkpoint_dir / LOG_FILE
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     while step < config.steps:
@@ -223,6 +232,9 @@ def train_rl(
             device=policy.device,
         )
         rows = [s.sequence for s in sampled]
+        repeats = torch.tensor(
+            recent.repetition([p.seeker for p in batch], [s.sentence for s in sampled]), device=policy.device
+        )
         if config.kl_coef > 0:
             grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
             reference = reference_log_probs(policy, grouped)
@@ -230,7 +242,8 @@ def train_rl(
         # own, the ones the KL penalty compares with the warm start's (as RLHF trainers do).
         log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
         kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
-        groups = (totals - config.kl_coef * kl).view(config.prompts_per_step, config.group_size)
+        penalised = totals - config.kl_coef * kl - config.repeat_coef * repeats
+        groups = penalised.view(config.prompts_per_step, config.group_size)
         advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
         loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()
         optimiser.zero_grad()
@@ -246,6 +259,7 @@ def train_rl(
             "running_reward": running,
             "loss": loss.item(),
             "kl": float(kl.mean()),
+            "repeat": float(repeats.mean()),
             **{
                 k: sum(getattr(b, k) for b in breakdown) / len(breakdown)
                 for k in ("empathy", "fluency", "coherence", "mutual_information")
@@ -269,6 +283,7 @@ def train_rl(
                     "optimiser": optimiser.state_dict(),
                     "rng": rng.getstate(),
                     "generator": generator.get_state(),
+                    "recent": recent,
                     "config": asdict(config),
                 },
                 checkpoint_dir / STATE_FILE,

@@ -98,7 +98,9 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     assert [p.name for p in (out / SNAPSHOT_DIR).iterdir()] == ["step-2"]
     snapshot, final = (load_file(folder / HEAD_FILE) for folder in (out / SNAPSHOT_DIR / "step-2", out))
     assert all(torch.equal(snapshot[k], final[k]) for k in final)  # the policy as it was at step 2
-    first, second = (json.loads(line)["kl"] for line in (out / LOG_FILE).read_text().splitlines())
+    logged = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
+    assert all(0.0 <= row["repeat"] <= 1.0 for row in logged)
+    first, second = (row["kl"] for row in logged)
     # The policy starts as its warm start, then moves away from it; the reference stays the warm start.
     assert abs(first) < 1e-4 and abs(second) > 1e-3
 
