@@ -198,8 +198,9 @@ def train_rewriter(
     repeat: Annotated[
         float,
         typer.Option(
-            help="rl: reward lost per unit of word-bigram overlap (0-1) of a sampled sentence with one recently "
-            "sampled for another post; a stock sentence that fits every post pays for it (0: no penalty)."
+            help="rl: reward lost per unit of similarity in meaning (cosine of sentence embeddings, 0-1) of a "
+            "sampled sentence with one recently sampled for another post; a stock sentence that fits every post "
+            "pays for it (0: no penalty)."
         ),
     ] = recipe.RL_REPEAT_COEF,
     snapshot_every: Annotated[

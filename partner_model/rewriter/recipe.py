@@ -13,7 +13,8 @@ RL_LEARNING_RATE = 1e-4
 # recipe above, which was measured without it. At 0.1 it only delayed a collapse at lr 2e-4 (session 15:
 # 64 of 80 dev suggestions "Do you have a/any job?"); the weight that holds one is still to be measured.
 RL_KL_COEF = 0.0
-# Reward lost per unit of word-bigram overlap with a sentence recently sampled for another post (train
-# rewriter --repeat): a stock sentence that fits every post pays for it wherever it goes. Session 16's
-# run, the first with it, used 3.0 (identical sentence: one empathy level's worth of reward).
+# Reward lost per unit of cosine similarity (sentence embeddings) with a sentence recently sampled for
+# another post (train rewriter --repeat): a stock sentence that fits every post pays wherever it goes.
+# Session 16 measured the same weight on word-bigram overlap: the policy kept the stock question and
+# varied its words (semantic similarity rose from 0.39 to 0.67, the word overlap stayed near 0.25).
 RL_REPEAT_COEF = 3.0

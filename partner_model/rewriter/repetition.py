@@ -1,47 +1,40 @@
-"""How much a sampled sentence repeats the ones recently sampled for other posts.
+"""How much a sampled sentence repeats, in meaning, the ones recently sampled for other posts.
 
 Two RL runs collapsed onto one stock question the classifier likes ("Have you experienced any
 similar issues?", "Do you have a job?") for nearly every dev reply; a penalty to the warm start
 only delayed it. A sentence that would fit any post is what the rewriter must not write, yet
 within its group the classifier prefers it to the specific ones, so RL penalises it directly: each
-sample loses a weight times its highest word-bigram overlap with the sentences of the last few
-steps that were written for other posts. It steers the policy while its samples still differ; it
-cannot undo a finished collapse (then every sample of a group pays alike and the baseline cancels it).
+sample loses a weight times its highest cosine similarity (sentence embeddings, floored at 0) with
+the sentences of the last few steps that were written for other posts. A word-overlap version of
+this was evaded by paraphrase (session 16: "Do you know anyone who's been through this?" in a
+different wording for most dev replies), so the measure is semantic. It steers the policy while
+its samples still differ; it cannot undo a finished collapse (then every sample of a group pays
+alike and the group baseline cancels it).
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections import deque
 from collections.abc import Hashable
 
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def word_bigrams(sentence: str) -> frozenset[tuple[str, str]]:
-    """Lower-cased word bigrams, the first word paired with a start mark so one-word sentences count."""
-    words = ["<s>", *_WORD.findall(sentence.lower())]
-    return frozenset(itertools.pairwise(words))
-
-
-def overlap(a: frozenset[tuple[str, str]], b: frozenset[tuple[str, str]]) -> float:
-    """Jaccard overlap: 1 for the same sentence, ~0.3 for "Do you have a job?" against "... any job?"."""
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
+import torch
 
 
 class RecentSentences:
-    """The sentences of the last `window` steps, each with the post it was written for."""
+    """Unit embeddings of the sentences of the last `window` steps, each with the post it was written for."""
 
     def __init__(self, window: int, per_step: int) -> None:
-        self._items: deque[tuple[Hashable, frozenset[tuple[str, str]]]] = deque(maxlen=max(0, window * per_step))
+        self._items: deque[tuple[Hashable, torch.Tensor]] = deque(maxlen=max(0, window * per_step))
 
-    def repetition(self, posts: list[Hashable], sentences: list[str]) -> list[float]:
-        """Each sentence's highest overlap with a recent one or one of this step's, written for another
-        post; then this step's sentences join the recent ones."""
-        step = [(post, word_bigrams(s)) for post, s in zip(posts, sentences, strict=True)]
+    def repetition(self, posts: list[Hashable], vectors: torch.Tensor) -> list[float]:
+        """Each sentence's highest similarity with a recent one, or one of this step's, written for
+        another post; then this step's sentences join the recent ones. An empty sentence embeds as
+        the zero vector and so repeats nothing."""
+        step = list(zip(posts, vectors.detach().cpu(), strict=True))
         pool = [*self._items, *step]
-        scores = [max((overlap(grams, g) for p, g in pool if p != post), default=0.0) for post, grams in step]
+        matrix = torch.stack([v for _, v in pool])
+        similar = vectors.detach().cpu() @ matrix.T
+        same_post = torch.tensor([[p == q for q, _ in pool] for p in posts])
+        scores = similar.masked_fill(same_post, 0.0).clamp(min=0.0).max(dim=1).values
         self._items.extend(step)
-        return scores
+        return scores.tolist()

@@ -5,9 +5,12 @@ sense, so a reply that was already fluent or specific is not rewarded for what i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from partner_model.empathy import MECHANISMS
+
+if TYPE_CHECKING:
+    import torch
 
 
 class ScoresEmpathy(Protocol):
@@ -19,6 +22,8 @@ class ScoresLikelihood(Protocol):
 
 
 class Embeds(Protocol):
+    def embed(self, texts: list[str]) -> torch.Tensor: ...
+
     def similarity(self, left: list[str], right: list[str]) -> list[float]: ...
 
 

@@ -11,7 +11,7 @@ A KL penalty keeps the policy near its warm start: each sample's reward loses kl
 log-ratio of its sentence under the policy and under the frozen warm-start adapter. Without it a
 fast run collapsed onto one stock question that the classifier likes ("Have you experienced any
 ...") for 79 of 80 dev replies; the penalty grows as the policy concentrates on a few sentences.
-At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its overlap with the
+At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its similarity with the
 sentences recently sampled for other posts (repetition.py): a stock sentence pays wherever it goes.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
@@ -56,8 +56,8 @@ class RLConfig:
     max_new_tokens: int = 32
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
     kl_coef: float = RL_KL_COEF  # reward lost per nat of log(policy / warm start) of a sentence; 0: no penalty
-    # Reward lost per unit of word-bigram overlap (0-1) with a sentence sampled for another post within
-    # the last repeat_window steps; 0: no penalty.
+    # Reward lost per unit of cosine similarity (floored at 0) with a sentence sampled for another post
+    # within the last repeat_window steps; 0: no penalty.
     repeat_coef: float = RL_REPEAT_COEF
     repeat_window: int = 16
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
@@ -232,9 +232,8 @@ def train_rl(
             device=policy.device,
         )
         rows = [s.sequence for s in sampled]
-        repeats = torch.tensor(
-            recent.repetition([p.seeker for p in batch], [s.sentence for s in sampled]), device=policy.device
-        )
+        vectors = context.embedder.embed([s.sentence for s in sampled])
+        repeats = torch.tensor(recent.repetition([p.seeker for p in batch], vectors), device=policy.device)
         if config.kl_coef > 0:
             grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
             reference = reference_log_probs(policy, grouped)

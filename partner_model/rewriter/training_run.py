@@ -102,14 +102,14 @@ def run_rl(
             f"<= {RL_MAX_TOTAL} as RL prompts\n- warm start: {init_dir}",
             "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
             f"and mutual information; KL penalty {config.kl_coef} per nat of log(policy / warm start) of a "
-            f"sampled sentence; repetition penalty {config.repeat_coef} per unit of word-bigram overlap with a "
+            f"sampled sentence; repetition penalty {config.repeat_coef} per unit of cosine similarity with a "
             f"sentence sampled for another post in the last {config.repeat_window} steps; the per-step log is "
             "rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL and repetition penalties; the next four are "
             "the reward's parts for every sample; kl is the mean log-ratio to the warm start, repeat the mean "
-            "overlap with recent sentences for other posts):\n\n"
+            "highest similarity with a recent sentence for another post):\n\n"
             + learning_curve(log)
             + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },

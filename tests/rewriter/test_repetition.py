@@ -1,37 +1,52 @@
-"""The RL repetition penalty's overlap: a stock sentence reused across posts scores high, a
-sentence for the same post or an unrelated one does not, and old steps fall out of the window."""
+"""The RL repetition penalty: a stock sentence reused across posts, even reworded, scores high; a
+sentence for the same post or a specific one scores low; old steps fall out of the window."""
 
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
-from partner_model.rewriter.repetition import RecentSentences, overlap, word_bigrams
+import pytest
+import torch
+
+from partner_model.embedding import SentenceEmbedder
+from partner_model.rewriter.repetition import RecentSentences
 
 
-def test_the_same_sentence_for_another_post_overlaps_fully_and_for_its_own_post_not_at_all() -> None:
+def _unit(*values: float) -> torch.Tensor:
+    return torch.nn.functional.normalize(torch.tensor([values], dtype=torch.float32), dim=-1)[0]
+
+
+def test_a_sentence_counts_against_other_posts_only_and_dissimilar_ones_not_at_all() -> None:
     recent = RecentSentences(window=4, per_step=2)
-    first = recent.repetition(["job post", "dog post"], ["Do you have a job?", "How old was your dog?"])
-    assert first == [0.0, 0.0]
-    again = recent.repetition(["exam post", "job post"], ["Do you have a job?", "Do you have a job?"])
-    assert again[0] == 1.0  # written for the job post two steps ago and for another post now
-    assert again[1] == 1.0  # the exam post's sentence, this step
+    assert recent.repetition(["job", "dog"], torch.stack([_unit(1, 0, 0), _unit(0, 1, 0)])) == [0.0, 0.0]
+    again = recent.repetition(["exam", "job"], torch.stack([_unit(1, 0, 0), _unit(1, 0, 0)]))
+    assert again == pytest.approx([1.0, 1.0])  # the job post's sentence of a step ago, and the exam post's now
     alone = RecentSentences(window=4, per_step=2)
-    assert alone.repetition(["job post", "job post"], ["Do you have a job?", "Do you have a job?"]) == [0.0, 0.0]
-
-
-def test_near_copies_overlap_partly_and_unrelated_sentences_not_at_all() -> None:
-    stock = word_bigrams("Have you experienced any similar issues you're facing?")
-    variant = word_bigrams("Have you experienced any similar issues you're stuck in?")
-    specific = word_bigrams("Did your manager say why the shifts were cut?")
-    assert 0.5 < overlap(stock, variant) < 1.0
-    assert overlap(stock, specific) == 0.0
-    assert overlap(word_bigrams("Do you have a job?"), word_bigrams("do you have a JOB")) == 1.0
+    same_post = alone.repetition(["job", "job"], torch.stack([_unit(1, 0, 0), _unit(1, 0, 0)]))
+    assert same_post == [0.0, 0.0]
+    opposite = RecentSentences(window=4, per_step=2).repetition(["a", "b"], torch.stack([_unit(1, 0), _unit(-1, 0)]))
+    assert opposite == [0.0, 0.0]  # floored: unlike is not rewarded
 
 
 def test_sentences_older_than_the_window_no_longer_count_and_the_window_survives_a_checkpoint() -> None:
     recent = RecentSentences(window=1, per_step=1)
-    recent.repetition(["a"], ["I am sorry to hear that."])
+    recent.repetition(["a"], _unit(1, 0)[None])
     restored = pickle.loads(pickle.dumps(recent))  # RL keeps it in its checkpoint, so a resumed run sees it
-    assert restored.repetition(["b"], ["I am sorry to hear that."]) == [1.0]
-    recent.repetition(["c"], ["Something else entirely."])
-    assert recent.repetition(["d"], ["I am sorry to hear that."]) == [0.0]
+    assert restored.repetition(["b"], _unit(1, 0)[None]) == pytest.approx([1.0])
+    recent.repetition(["c"], _unit(0, 1)[None])
+    assert recent.repetition(["d"], _unit(1, 0)[None]) == [0.0]
+
+
+def test_a_reworded_stock_question_repeats_more_than_a_question_about_the_post(real_encoder_dir: Path) -> None:
+    embedder = SentenceEmbedder.load(real_encoder_dir)
+    recent = RecentSentences(window=4, per_step=1)
+    recent.repetition(["breakup post"], embedder.embed(["Do you know anyone who has been through this?"]))
+    reworded, specific = (
+        recent.repetition([post], embedder.embed([sentence]))[0]
+        for post, sentence in [
+            ("job post", "Do you know of anyone who's gone through something like this?"),
+            ("exam post", "Did your teacher say when you can retake the chemistry exam?"),
+        ]
+    )
+    assert reworded > 0.6 and specific < 0.3
