@@ -6,8 +6,8 @@ only delayed it. A sentence that would fit any post is what the rewriter must no
 within its group the classifier prefers it to the specific ones, so RL penalises it directly: each
 sample loses a weight times its highest cosine similarity (sentence embeddings, floored at 0) with
 the sentences of the last few steps that were written for other posts. A word-overlap version of
-this was evaded by paraphrase (session 16: "Do you know anyone who's been through this?" in a
-different wording for most dev replies), so the measure is semantic. It steers the policy while
+this was evaded by paraphrase (session 16: "Do you know anyone who has been through this?" in
+other words for 44 of 80 dev replies), so the measure is semantic. It steers the policy while
 its samples still differ; it cannot undo a finished collapse (then every sample of a group pays
 alike and the group baseline cancels it).
 """
