@@ -30,10 +30,10 @@ class RecentSentences:
         """Each sentence's highest similarity with a recent one, or one of this step's, written for
         another post; then this step's sentences join the recent ones. An empty sentence embeds as
         the zero vector and so repeats nothing."""
-        step = list(zip(posts, vectors.detach().cpu(), strict=True))
+        vectors = vectors.detach().cpu()
+        step = list(zip(posts, vectors, strict=True))
         pool = [*self._items, *step]
-        matrix = torch.stack([v for _, v in pool])
-        similar = vectors.detach().cpu() @ matrix.T
+        similar = vectors @ torch.stack([v for _, v in pool]).T
         same_post = torch.tensor([[p == q for q, _ in pool] for p in posts])
         scores = similar.masked_fill(same_post, 0.0).clamp(min=0.0).max(dim=1).values
         self._items.extend(step)
