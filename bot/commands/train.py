@@ -203,6 +203,10 @@ def train_rewriter(
             "pays for it (0: no penalty)."
         ),
     ] = recipe.RL_REPEAT_COEF,
+    repeat_floor: Annotated[
+        float,
+        typer.Option(help="rl: similarity (0-1) that --repeat leaves free; only what lies above it is charged."),
+    ] = recipe.RL_REPEAT_FLOOR,
     snapshot_every: Annotated[
         int,
         typer.Option(help="rl: also keep the policy of every this many steps in OUT/snapshots/step-N (0: none)."),
@@ -249,7 +253,13 @@ def train_rewriter(
                 if init is None:
                     fail("--stage rl needs --init: the folder of a warm-start run")
                 rl_config = RLConfig(
-                    steps=steps, lr_lora=lr, kl_coef=kl, repeat_coef=repeat, snapshot_every=snapshot_every, seed=seed
+                    steps=steps,
+                    lr_lora=lr,
+                    kl_coef=kl,
+                    repeat_coef=repeat,
+                    repeat_floor=repeat_floor,
+                    snapshot_every=snapshot_every,
+                    seed=seed,
                 )
                 result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")

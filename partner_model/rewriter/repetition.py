@@ -10,6 +10,9 @@ this was evaded by paraphrase (session 16: "Do you know anyone who has been thro
 other words for 44 of 80 dev replies), so the measure is semantic. It steers the policy while
 its samples still differ; it cannot undo a finished collapse (then every sample of a group pays
 alike and the group baseline cancels it).
+Charged on all of the similarity (session 17: weight 1.5), it taxed ordinary sentences as much as stock
+ones and the policy collapsed all the same (median similarity 0.39 in the first 32 steps, 0.68 by step
+150); a floor leaves the warm start's ordinary range free and charges only what lies above it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,15 @@ from collections import deque
 from collections.abc import Hashable
 
 import torch
+
+
+def penalty(similarity: torch.Tensor, weight: float, floor: float) -> torch.Tensor:
+    """Reward lost by each sample: weight per unit of similarity above floor.
+
+    >>> penalty(torch.tensor([0.3, 0.5, 0.8]), 10.0, 0.5).tolist()
+    [0.0, 0.0, 3.0]
+    """
+    return weight * (similarity - floor).clamp(min=0.0)
 
 
 class RecentSentences:

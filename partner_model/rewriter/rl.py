@@ -11,8 +11,9 @@ A KL penalty keeps the policy near its warm start: each sample's reward loses kl
 log-ratio of its sentence under the policy and under the frozen warm-start adapter. Without it a
 fast run collapsed onto one stock question that the classifier likes ("Have you experienced any
 ...") for 79 of 80 dev replies; the penalty grows as the policy concentrates on a few sentences.
-At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its similarity with the
-sentences recently sampled for other posts (repetition.py): a stock sentence pays wherever it goes.
+At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its similarity, above
+repeat_floor, with the sentences recently sampled for other posts (repetition.py): a stock sentence pays
+wherever it goes.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 """
 
@@ -35,8 +36,8 @@ from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
-from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_REPEAT_COEF, RL_STEPS
-from partner_model.rewriter.repetition import RecentSentences
+from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_REPEAT_COEF, RL_REPEAT_FLOOR, RL_STEPS
+from partner_model.rewriter.repetition import RecentSentences, penalty
 
 STATE_FILE = "rl_state.pt"
 SNAPSHOT_DIR = "snapshots"  # policies kept along the way: the learning curve may favour one before the end
@@ -56,9 +57,10 @@ class RLConfig:
     max_new_tokens: int = 32
     position_entropy: float = 0.01  # keeps the position head from collapsing onto one slot early
     kl_coef: float = RL_KL_COEF  # reward lost per nat of log(policy / warm start) of a sentence; 0: no penalty
-    # Reward lost per unit of cosine similarity (floored at 0) with a sentence sampled for another post
+    # Reward lost per unit of cosine similarity above repeat_floor with a sentence sampled for another post
     # within the last repeat_window steps; 0: no penalty.
     repeat_coef: float = RL_REPEAT_COEF
+    repeat_floor: float = RL_REPEAT_FLOOR
     repeat_window: int = 16
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
@@ -241,7 +243,7 @@ def train_rl(
         # own, the ones the KL penalty compares with the warm start's (as RLHF trainers do).
         log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
         kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
-        penalised = totals - config.kl_coef * kl - config.repeat_coef * repeats
+        penalised = totals - config.kl_coef * kl - penalty(repeats, config.repeat_coef, config.repeat_floor)
         groups = penalised.view(config.prompts_per_step, config.group_size)
         advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
         loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()

@@ -1,5 +1,6 @@
-"""The RL repetition penalty: a stock sentence reused across posts, even reworded, scores high; a
-sentence for the same post or a specific one scores low; old steps fall out of the window."""
+"""The RL repetition penalty: a stock sentence reused across posts, even reworded, scores high and pays;
+a sentence for the same post or a specific one scores low and, under the floor, pays nothing; old steps
+fall out of the window."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 from partner_model.embedding import SentenceEmbedder
-from partner_model.rewriter.repetition import RecentSentences
+from partner_model.rewriter.repetition import RecentSentences, penalty
 
 
 def _unit(*values: float) -> torch.Tensor:
@@ -50,3 +51,5 @@ def test_a_reworded_stock_question_repeats_more_than_a_question_about_the_post(r
         ]
     )
     assert reworded > 0.6 and specific < 0.3
+    charged = penalty(torch.tensor([reworded, specific]), weight=10.0, floor=0.5).tolist()
+    assert charged[0] > 1.0 and charged[1] == 0.0  # above the floor only: the specific question is free

@@ -78,6 +78,7 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
         snapshot_every=2,
         kl_coef=0.1,
         repeat_coef=3.0,
+        repeat_floor=0.2,
         lr_lora=1e-2,
         lr_head=1e-2,
         max_new_tokens=6,
