@@ -103,9 +103,8 @@ def run_rl(
             "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
             f"and mutual information; KL penalty {config.kl_coef} per nat of log(policy / warm start) of a "
             f"sampled sentence; repetition penalty {config.repeat_coef} per unit of cosine similarity above "
-            f"{config.repeat_floor} with a "
-            f"sentence sampled for another post in the last {config.repeat_window} steps; the per-step log is "
-            "rl_log.jsonl.",
+            f"{config.repeat_floor} with a sentence sampled for another post in the last {config.repeat_window} "
+            "steps; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL and repetition penalties; the next four are "
