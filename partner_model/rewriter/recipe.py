@@ -13,14 +13,10 @@ RL_LEARNING_RATE = 1e-4
 # recipe above, which was measured without it. At 0.1 it only delayed a collapse at lr 2e-4 (session 15:
 # 64 of 80 dev suggestions "Do you have a/any job?"); the weight that holds one is still to be measured.
 RL_KL_COEF = 0.0
-# Reward lost per unit of cosine similarity (sentence embeddings) with a sentence recently sampled for
-# another post (train rewriter --repeat): a stock sentence that fits every post pays wherever it goes.
-# Off in the recipe above, which was measured without it. Session 16 measured 3.0 on word-bigram overlap:
-# the policy kept the stock question and varied its words (semantic similarity rose from 0.39 to 0.67,
-# the word overlap stayed near 0.25). Session 17, semantic, lr 2e-4, 420 steps: at 1.5 with no floor the
-# similarity still rose to 0.68 by step 150; at 10 above a floor of 0.5 it levelled off near 0.57 and dev
-# specificity passed (0.264) but empathy reached 1.562, the policy asking "Did you know ...?" everywhere.
+# Reward lost per unit of cosine similarity (sentence embeddings) above RL_REPEAT_FLOOR with a sentence
+# recently sampled for another post (train rewriter --repeat, --repeat-floor): a stock sentence that fits
+# every post pays wherever it goes. Off in the recipe above, which was measured without it; the runs with it
+# (sessions 16-17) are in the rewriter's model card. In the warm start's samples the similarity has median
+# 0.39 and 90th percentile 0.53, so a floor near 0.5 charges only near-copies.
 RL_REPEAT_COEF = 0.0
-# Similarity below this costs nothing (train rewriter --repeat-floor): in the warm start's samples the
-# median is 0.39 and the 90th percentile 0.53, so a floor near 0.5 charges only near-copies.
 RL_REPEAT_FLOOR = 0.0
