@@ -98,6 +98,16 @@ def test_a_teacher_folder_without_a_classifier_is_named(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_a_reward_classifier_folder_without_a_classifier_is_named(tmp_path: Path) -> None:
+    train_csv = tmp_path / "train.csv"
+    train_csv.write_text("seeker_post,response_post\n")
+    args = ["--train", str(train_csv), "--init", str(tmp_path), "--out", str(tmp_path / "out")]
+    result = run_cli("train", "rewriter", "--stage", "rl", *args, "--reward-classifier", str(tmp_path))
+    assert result.returncode == 2
+    assert f"--reward-classifier {tmp_path}: no trained classifier there" in result.stderr.replace("\n", "")
+    assert "Traceback" not in result.stderr
+
+
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
     url = "postgresql://someone:hunter2@127.0.0.1:1/nowhere"
     result = run_cli("setup", env={"PARTNER_DATABASE_URL": url})

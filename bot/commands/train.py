@@ -207,6 +207,17 @@ def train_rewriter(
         float,
         typer.Option(help="rl: similarity (0-1) that --repeat leaves free; only what lies above it is charged."),
     ] = recipe.RL_REPEAT_FLOOR,
+    reward_classifier: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reward-classifier",
+            help="rl: another trained classifier folder (repeat for several) whose level probabilities are "
+            "averaged with the project's classifier for the empathy reward, so one model's quirk pays less.",
+            exists=True,
+            file_okay=False,
+            metavar="DIR",
+        ),
+    ] = None,
     snapshot_every: Annotated[
         int,
         typer.Option(help="rl: also keep the policy of every this many steps in OUT/snapshots/step-N (0: none)."),
@@ -222,6 +233,7 @@ def train_rewriter(
 
     from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
+    from partner_model.empathy.model import CONFIG_FILE
     from partner_model.rewriter.policy import PolicyConfig
     from partner_model.rewriter.rl import RLConfig
     from partner_model.rewriter.training_run import run_warmstart
@@ -230,6 +242,9 @@ def train_rewriter(
     config = settings()
     if stage not in ("warmstart", "rl"):
         fail("--stage must be 'warmstart' or 'rl'")
+    for folder in reward_classifier or []:
+        if not (folder / CONFIG_FILE).is_file():
+            fail(f"--reward-classifier {folder}: no trained classifier there (no {CONFIG_FILE})")
     try:
         lm = lm_path(config.models.lm_dir)
     except BaseModelError as exc:
@@ -261,7 +276,8 @@ def train_rewriter(
                     snapshot_every=snapshot_every,
                     seed=seed,
                 )
-                result = _train_rl(config, lm, init, train, out, command, rl_config, progress, task)
+                extra = reward_classifier or []
+                result = _train_rl(config, lm, init, train, out, command, rl_config, extra, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:
             fail(str(exc))
@@ -276,18 +292,31 @@ def _train_rl(
     out: Path,
     command: str,
     rl_config: RLConfig,
+    extra_classifiers: list[Path],
     progress: Progress,
     task: TaskID,
 ) -> dict[str, Any]:
     from bot.commands.score import load_scorer
+    from partner_model.base_models import BaseModelError
     from partner_model.embedding import SentenceEmbedder
+    from partner_model.empathy.inference import EmpathyScorer
+    from partner_model.rewriter import rewards
     from partner_model.rewriter.inference import may_be_suggested
     from partner_model.rewriter.lm_scoring import BaseLMScorer
     from partner_model.rewriter.rl import RewardContext
     from partner_model.rewriter.training_run import run_rl
 
     weights = config.rewriter.reward_weights()
-    scorer = load_scorer()
+    scorer: rewards.ScoresEmpathy = load_scorer()
+    source = "the project's classifier"
+    if extra_classifiers:
+        encoder, quantize = config.models.encoder_dir, config.models.quantize_classifier
+        try:
+            extra = [EmpathyScorer.load(folder, encoder, quantize=quantize) for folder in extra_classifiers]
+        except BaseModelError as exc:
+            fail(str(exc))
+        scorer = rewards.AveragedScorer([scorer, *extra])
+        source = "the mean of the project's classifier and " + ", ".join(str(f) for f in extra_classifiers)
     embedder = SentenceEmbedder.load(config.models.encoder_dir)
     limit = config.rewriter.max_sentence_chars
 
@@ -305,4 +334,4 @@ def _train_rl(
         if not err.is_terminal:
             err.print(f"rl step {step}/{total} running reward {running:.3f}", highlight=False)
 
-    return run_rl(lm, init, train, out, command, rl_config, weights, make_context, on_rl_step)
+    return run_rl(lm, init, train, out, command, rl_config, weights, make_context, on_rl_step, source)

@@ -4,6 +4,7 @@ sense, so a reply that was already fluent or specific is not rewarded for what i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -40,6 +41,33 @@ def expected_total(score: object) -> float:
     """Sum over mechanisms of the expected level, a smooth version of the 0-6 total."""
     probabilities = score.probabilities  # type: ignore[attr-defined]
     return sum(sum(level * p for level, p in enumerate(probabilities[m])) for m in MECHANISMS)
+
+
+@dataclass(frozen=True)
+class LevelProbabilities:
+    probabilities: dict[str, list[float]]
+
+
+class AveragedScorer:
+    """Several reward classifiers as one, their level probabilities averaged per mechanism.
+
+    RL learns whatever its one reward classifier over-credits (a stock form of question that another
+    classifier rates far lower); with independently trained classifiers averaged, a quirk of one of
+    them pays only its share, while what they agree on pays in full.
+    """
+
+    def __init__(self, scorers: Sequence[ScoresEmpathy]) -> None:
+        if not scorers:
+            raise ValueError("AveragedScorer needs at least one classifier")
+        self.scorers = list(scorers)
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[LevelProbabilities]:
+        per_pair = zip(*(scorer.score(pairs) for scorer in self.scorers), strict=True)
+        return [LevelProbabilities({m: self._mean(results, m) for m in MECHANISMS}) for results in per_pair]
+
+    def _mean(self, results: tuple, mechanism: str) -> list[float]:
+        levels = zip(*(r.probabilities[mechanism] for r in results), strict=True)
+        return [sum(ps) / len(self.scorers) for ps in levels]
 
 
 def empathy_change(new: list[str], *, originals: list[str], seekers: list[str], scorer: ScoresEmpathy) -> list[float]:

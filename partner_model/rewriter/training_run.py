@@ -85,6 +85,7 @@ def run_rl(
     weights: RewardWeights,
     make_context: Callable[[Any], rl.RewardContext],
     on_step: Callable[[int, int, float], None] | None = None,
+    empathy_source: str = "the project's classifier",
 ) -> dict[str, Any]:
     """RL from the warm start in init_dir, or resumed from out_dir's checkpoint when it has one."""
     start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
@@ -100,11 +101,11 @@ def run_rl(
         {
             "Data": f"- {train_csv.name} ({file_digest(train_csv)}): {len(prompts)} replies with total empathy "
             f"<= {RL_MAX_TOTAL} as RL prompts\n- warm start: {init_dir}",
-            "Reward": f"weights {asdict(weights)}; change against the original reply for empathy, fluency "
-            f"and mutual information; KL penalty {config.kl_coef} per nat of log(policy / warm start) of a "
-            f"sampled sentence; repetition penalty {config.repeat_coef} per unit of cosine similarity above "
-            f"{config.repeat_floor} with a sentence sampled for another post in the last {config.repeat_window} "
-            "steps; the per-step log is rl_log.jsonl.",
+            "Reward": f"weights {asdict(weights)}; change against the original reply for empathy (by "
+            f"{empathy_source}), fluency and mutual information; KL penalty {config.kl_coef} per nat of "
+            f"log(policy / warm start) of a sampled sentence; repetition penalty {config.repeat_coef} per unit "
+            f"of cosine similarity above {config.repeat_floor} with a sentence sampled for another post in the "
+            f"last {config.repeat_window} steps; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL and repetition penalties; the next four are "
@@ -113,7 +114,13 @@ def run_rl(
             + learning_curve(log)
             + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },
-        {"rl": info, "weights": asdict(weights), "prompts": len(prompts), "init": str(init_dir)},
+        {
+            "rl": info,
+            "weights": asdict(weights),
+            "empathy_source": empathy_source,
+            "prompts": len(prompts),
+            "init": str(init_dir),
+        },
     )
     return info
 

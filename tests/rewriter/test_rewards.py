@@ -67,3 +67,22 @@ def test_mutual_information_prefers_a_sentence_about_this_post(lm: BaseLMScorer)
 def test_rewards_combine_by_their_weights() -> None:
     (row,) = rewards.combine(rewards.RewardWeights(empathy=2.0, fluency=0.0), empathy=[1.5], fluency=[-3.0])
     assert row.total == pytest.approx(3.0)
+
+
+def test_averaged_reward_classifiers_pay_the_mean_of_their_empathy_changes(real_encoder_dir: Path) -> None:
+    models = load_settings().models
+    classifier = EmpathyScorer.load(models.classifier_dir, real_encoder_dir)
+    second = EmpathyScorer.load(models.judge_dir, real_encoder_dir)
+    replies = [
+        f"That sounds so painful. Did you tell anyone how you feel? {REPLY}",
+        f"Did you know that many people lose their jobs? {REPLY}",
+    ]
+
+    def change(scorer: rewards.ScoresEmpathy) -> list[float]:
+        return rewards.empathy_change(replies, originals=[REPLY] * 2, seekers=[SEEKER] * 2, scorer=scorer)
+
+    alone, other = change(classifier), change(second)
+    averaged = change(rewards.AveragedScorer([classifier, second]))
+    assert alone != other
+    assert averaged == pytest.approx([(a + b) / 2 for a, b in zip(alone, other, strict=True)], abs=1e-3)
+    assert averaged[0] > 1.0
