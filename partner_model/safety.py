@@ -124,6 +124,16 @@ HARMFUL = {
     ),
 }
 
+# Suggestions only: a supporter's own reply that says this is blunt, not a moderation matter, but the rewriter
+# must never put it in their mouth (an RL sample in session 18: "What's wrong with you?").
+DISMISSIVE = _patterns(
+    r"\bwhat'?s\s+wrong\s+with\s+you\b",
+    r"\b(?:man|toughen)\s+up\b",
+    r"\bstop\s+(?:complaining|whining|being\s+(?:so\s+)?(?:dramatic|sensitive|a\s+baby))\b",
+    r"\byou(?:'re|\s+are)\s+(?:just\s+|being\s+)?(?:overreacting|over-reacting|dramatic)\b",
+    r"(?:^|[.!?]\s*|\bjust\s+)get\s+over\s+it\b",
+)
+
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
 LINK = re.compile(
     r"https?://|\bwww\.|discord\.gg|\b[\w-]+\.(?:com|net|org|io|gg|co|ly|me|app|xyz|info)\b|[\w.+-]+@[\w-]+\.\w+",
@@ -189,6 +199,8 @@ def sentence_problems(sentence: str, max_chars: int, blocked: Iterable[str] = ()
     if crisis_signals(text):
         problems.append("mentions suicide or self-harm")
     problems += harmful_reasons(text)
+    if DISMISSIVE.search(text):
+        problems.append("dismissive")
     if text and _profanity([text])[0] >= PROFANITY_THRESHOLD:
         problems.append("offensive language")
     if _repeats_itself(text):

@@ -33,6 +33,8 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("Maybe think about suicide as an option.", "mentions suicide or self-harm"),
         ("That's so fucking dumb of you.", "offensive language"),
         ("I'm so sorry, I'm so sorry, I'm so sorry for your loss.", "repeats itself"),
+        ("What's wrong with you?", "dismissive"),
+        ("Honestly, you're just overreacting about this.", "dismissive"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
@@ -43,6 +45,12 @@ def test_the_filter_lets_a_kind_sentence_through_and_bounds_length() -> None:
     kind = "It sounds like losing your job has shaken your confidence."
     assert sentence_problems(kind, 300) == []
     assert "too long" in sentence_problems(kind, 20)
+
+
+def test_a_question_about_what_is_wrong_with_their_body_is_not_dismissive() -> None:
+    assert sentence_problems("Do you have any idea what's wrong with your leg?", 300) == []
+    assert sentence_problems("Nothing is wrong with you for feeling this way.", 300) == []
+    assert harmful_reasons("What's wrong with you?") == [], "a blunt reply is not held for moderators"
 
 
 def test_a_blocked_sentence_is_refused_whatever_its_case_or_spacing() -> None:
