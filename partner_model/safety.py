@@ -126,12 +126,15 @@ HARMFUL = {
 
 # Suggestions only: a supporter's own reply that says this is blunt, not a moderation matter, but the rewriter
 # must never put it in their mouth (an RL sample in session 18: "What's wrong with you?").
+# Said to the seeker, not denied: "I don't think you're overreacting" is kind, so the last three need a start of
+# sentence or an urging word before them.
 DISMISSIVE = _patterns(
     r"\bwhat'?s\s+wrong\s+with\s+you\b",
     r"\b(?:man|toughen)\s+up\b",
-    r"\bstop\s+(?:complaining|whining|being\s+(?:so\s+)?(?:dramatic|sensitive|a\s+baby))\b",
-    r"\byou(?:'re|\s+are)\s+(?:just\s+|being\s+)?(?:overreacting|over-reacting|dramatic)\b",
-    r"(?:^|[.!?]\s*|\bjust\s+)get\s+over\s+it\b",
+    r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)get\s+over\s+it\b",
+    r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)stop\s+(?:complaining|whining|being\s+(?:so\s+)?"
+    r"(?:dramatic|sensitive|a\s+baby))\b",
+    r"(?:^|[.!?,]\s*|\bi\s+think\s+)you(?:'re|\s+are)\s+(?:just\s+|being\s+)?(?:overreacting|dramatic)\b",
 )
 
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
