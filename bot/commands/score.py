@@ -22,14 +22,15 @@ MECHANISM_STYLE = {"ER": "bold magenta", "IP": "bold cyan", "EX": "bold green"}
 JsonOption = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout, nothing else.")]
 
 
-def load_scorer(which: str = "classifier") -> EmpathyScorer:
+def load_scorer(which: str = "classifier", folder: Path | None = None) -> EmpathyScorer:
     """The classifier (quantised when the settings say so: it runs on every message) or the judge
-    (always float: it only grades rewriters offline, and is the reference their figures rest on)."""
+    (always float: it only grades rewriters offline, and is the reference their figures rest on);
+    folder: another trained classifier, loaded as the classifier is."""
     from partner_model.base_models import BaseModelError
     from partner_model.empathy.inference import EmpathyScorer
 
     models = settings().models
-    folder = models.classifier_dir if which == "classifier" else models.judge_dir
+    folder = folder or (models.classifier_dir if which == "classifier" else models.judge_dir)
     if not (folder / "classifier.json").is_file():
         fail(f"no trained {which} in {folder}: train one with `partner-bot train classifier` or set its path")
     try:

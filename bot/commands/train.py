@@ -95,7 +95,7 @@ def train_classifier(
 
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
-    from partner_model.empathy.model import CONFIG_FILE, ClassifierConfig
+    from partner_model.empathy.model import ClassifierConfig
     from partner_model.empathy.train import TrainConfig
     from partner_model.empathy.training_run import run_training
 
@@ -112,9 +112,7 @@ def train_classifier(
         fail("--cross-fit needs at least 2 folds")
     if cross_fit and distill_from:
         fail("--cross-fit and --distill-from both name teachers: use one")
-    for teacher in distill_from or []:
-        if not (teacher / CONFIG_FILE).is_file():
-            fail(f"--distill-from {teacher}: no trained classifier there (no {CONFIG_FILE})")
+    _require_classifiers("--distill-from", distill_from)
     train_config = TrainConfig(epochs=epochs, max_steps=max_steps, distill_weight=distill_weight)
     command = "partner-bot " + shlex.join(sys.argv[1:])
     with training_progress() as progress:
@@ -163,6 +161,15 @@ def train_classifier(
             fig = rep[mech]
             err.print(f"{rep['name']} {mech}: accuracy {fig['accuracy']:.3f}, macro-F1 {fig['macro_f1']:.3f}")
         err.print(f"rationale F1 {rep['rationale_f1']:.3f}; model card: {out / 'MODEL_CARD.md'}")
+
+
+def _require_classifiers(option: str, folders: list[Path] | None) -> None:
+    """Name a folder that holds no trained classifier before any model loads."""
+    from partner_model.empathy.model import CONFIG_FILE
+
+    for folder in folders or []:
+        if not (folder / CONFIG_FILE).is_file():
+            fail(f"{option} {folder}: no trained classifier there (no {CONFIG_FILE})")
 
 
 @train_app.command("rewriter")
@@ -233,7 +240,6 @@ def train_rewriter(
 
     from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
-    from partner_model.empathy.model import CONFIG_FILE
     from partner_model.rewriter.policy import PolicyConfig
     from partner_model.rewriter.rl import RLConfig
     from partner_model.rewriter.training_run import run_warmstart
@@ -242,9 +248,7 @@ def train_rewriter(
     config = settings()
     if stage not in ("warmstart", "rl"):
         fail("--stage must be 'warmstart' or 'rl'")
-    for folder in reward_classifier or []:
-        if not (folder / CONFIG_FILE).is_file():
-            fail(f"--reward-classifier {folder}: no trained classifier there (no {CONFIG_FILE})")
+    _require_classifiers("--reward-classifier", reward_classifier)
     try:
         lm = lm_path(config.models.lm_dir)
     except BaseModelError as exc:
@@ -297,9 +301,7 @@ def _train_rl(
     task: TaskID,
 ) -> dict[str, Any]:
     from bot.commands.score import load_scorer
-    from partner_model.base_models import BaseModelError
     from partner_model.embedding import SentenceEmbedder
-    from partner_model.empathy.inference import EmpathyScorer
     from partner_model.rewriter import rewards
     from partner_model.rewriter.inference import may_be_suggested
     from partner_model.rewriter.lm_scoring import BaseLMScorer
@@ -310,12 +312,7 @@ def _train_rl(
     scorer: rewards.ScoresEmpathy = load_scorer()
     source = "the project's classifier"
     if extra_classifiers:
-        encoder, quantize = config.models.encoder_dir, config.models.quantize_classifier
-        try:
-            extra = [EmpathyScorer.load(folder, encoder, quantize=quantize) for folder in extra_classifiers]
-        except BaseModelError as exc:
-            fail(str(exc))
-        scorer = rewards.AveragedScorer([scorer, *extra])
+        scorer = rewards.AveragedScorer([scorer, *(load_scorer(folder=folder) for folder in extra_classifiers)])
         source = "the mean of the project's classifier and " + ", ".join(str(f) for f in extra_classifiers)
     embedder = SentenceEmbedder.load(config.models.encoder_dir)
     limit = config.rewriter.max_sentence_chars
