@@ -113,6 +113,7 @@ class RewriterSettings(BaseModel):
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
     quantize: bool = True
+    train_bf16: bool = True
 
     def rewrite_config(self) -> RewriteConfig:
         """How suggestions are sampled and ranked, for every process that loads a rewriter."""

@@ -279,6 +279,7 @@ def train_rewriter(
                     repeat_floor=repeat_floor,
                     snapshot_every=snapshot_every,
                     seed=seed,
+                    bf16=config.rewriter.train_bf16,
                 )
                 extra = reward_classifier or []
                 result = _train_rl(config, lm, init, train, out, command, rl_config, extra, progress, task)
@@ -320,7 +321,7 @@ def _train_rl(
     def make_context(policy: RewriterPolicy) -> RewardContext:
         return RewardContext(
             scorer,
-            BaseLMScorer(policy.lm, policy.tokenizer),
+            BaseLMScorer(policy.lm, policy.tokenizer, bf16=config.rewriter.train_bf16),
             embedder,
             weights,
             lambda sentence: may_be_suggested(sentence, limit),

@@ -14,6 +14,8 @@ from typing import Any
 
 import torch
 
+from partner_model.precision import bf16_autocast
+
 # Sequences per forward pass when scoring.
 SCORE_BATCH = 8
 # Long texts are cut to this many tokens per side: likelihood per token barely changes past it.
@@ -23,9 +25,11 @@ MEMO_SIZE = 50_000
 
 
 class BaseLMScorer:
-    def __init__(self, model: Any, tokenizer: Any) -> None:
+    def __init__(self, model: Any, tokenizer: Any, bf16: bool = False) -> None:
+        """bf16: autocast the forward passes where the CPU has bf16 instructions (precision.py)."""
         self.model = model
         self.tokenizer = tokenizer
+        self.bf16 = bf16
         self._lock = threading.RLock()
         self._memo: dict[tuple[str, str], float] = {}
 
@@ -81,14 +85,15 @@ class BaseLMScorer:
         with self._base() as model:
             causal_lm = model.get_base_model() if hasattr(model, "get_base_model") else model
             device = next(causal_lm.parameters()).device
-            hidden = causal_lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-            for i, (c, t) in enumerate(rows):
-                if not t:
-                    results.append(0.0)
-                    continue
-                # Only the positions that predict the continuation are projected to the vocabulary.
-                logits = causal_lm.lm_head(hidden[i, len(c) - 1 : len(c) + len(t) - 1])
-                targets = torch.tensor(t, device=logits.device).unsqueeze(-1)
-                picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets)
-                results.append(float(picked.mean()))
+            with bf16_autocast(device, self.bf16):
+                hidden = causal_lm.model(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
+                for i, (c, t) in enumerate(rows):
+                    if not t:
+                        results.append(0.0)
+                        continue
+                    # Only the positions that predict the continuation are projected to the vocabulary.
+                    logits = causal_lm.lm_head(hidden[i, len(c) - 1 : len(c) + len(t) - 1])
+                    targets = torch.tensor(t, device=logits.device).unsqueeze(-1)
+                    picked = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets)
+                    results.append(float(picked.mean()))
         return results

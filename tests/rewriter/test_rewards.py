@@ -9,6 +9,7 @@ import pytest
 from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
 from partner_model.empathy.inference import EmpathyScorer
+from partner_model.precision import cpu_has_bf16
 from partner_model.rewriter import rewards
 from partner_model.rewriter.lm_scoring import BaseLMScorer
 
@@ -62,6 +63,16 @@ def test_mutual_information_prefers_a_sentence_about_this_post(lm: BaseLMScorer)
         lm=lm,
     )
     assert specific > generic
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 instructions: the scorer stays float32")
+def test_bf16_likelihoods_agree_with_float32(lm: BaseLMScorer) -> None:
+    fast = BaseLMScorer(lm.model, lm.tokenizer, bf16=True)
+    contexts = ["", f"Post: {SEEKER}\nReply:", ""]
+    texts = [f"That sounds really hard. {REPLY}", f" {REPLY}", f"Hard sounds that really the. {REPLY}"]
+    exact, approx = lm.mean_log_probs(contexts, texts), fast.mean_log_probs(contexts, texts)
+    assert approx == pytest.approx(exact, abs=0.05)  # nats per token
+    assert approx[0] > approx[2]  # fluent above word salad, as in float32
 
 
 def test_rewards_combine_by_their_weights() -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
+from partner_model.precision import cpu_has_bf16
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import RewriteConfig, Rewriter
+from partner_model.rewriter.lm_scoring import BaseLMScorer
 from partner_model.rewriter.policy import HEAD_FILE, PolicyConfig, build, load, save
 from partner_model.rewriter.prompt import PromptConfig
 from partner_model.rewriter.rl import LOG_FILE, SNAPSHOT_DIR, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
@@ -119,6 +122,27 @@ def test_a_kl_penalty_without_a_warm_start_to_measure_against_is_an_error(
             config,
             tmp_path,
         )
+
+
+@pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 instructions: RL stays float32")
+def test_an_rl_step_in_bf16_autocast_moves_every_trainable_weight_and_keeps_them_float32(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    policy = build(tiny_lm_dir, TINY)
+    before = _trainable(policy)
+    prompts = [RLPrompt("I lost my job and I feel worthless.", ["Get another one."]), RLPrompt("Sad.", ["ok."])]
+    config = RLConfig(
+        steps=1, prompts_per_step=2, group_size=2, max_new_tokens=6, lr_lora=1e-2, lr_head=1e-2, bf16=True
+    )
+    bf16_context = dataclasses.replace(
+        reward_context, lm=BaseLMScorer(reward_context.lm.model, reward_context.lm.tokenizer, bf16=True)
+    )
+    train_rl(policy, prompts, bf16_context, config, tmp_path)
+    after = _trainable(policy)
+    assert [n for n in before if torch.equal(before[n], after[n])] == []
+    assert {t.dtype for t in after.values()} == {torch.float32}
+    (row,) = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
+    assert all(math.isfinite(row[k]) for k in ("reward", "fluency", "mutual_information", "loss"))
 
 
 def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_the_judge_says(
