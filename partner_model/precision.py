@@ -1,7 +1,7 @@
 """bfloat16 autocast where the CPU computes it natively: RL's passes through SmolLM2 run about 1.6x
 faster and the reward's likelihoods agree with float32 (on 64 dev replies, r = 0.9996 for fluency and
-0.9999 for mutual information). A CPU without bf16 instructions would emulate it, slower than float32,
-so there the context does nothing; GPUs keep their own precision."""
+0.9999 for mutual information). Without bf16 instructions torch falls back to slower kernels (not
+measured here), so there the context does nothing; GPUs keep their own precision."""
 
 from __future__ import annotations
 

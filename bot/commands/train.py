@@ -189,8 +189,8 @@ def train_rewriter(
     steps: Annotated[
         int,
         typer.Option(
-            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: about 80 min on "
-            "2 CPU cores)."
+            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: 80 min measured on "
+            "2 CPU cores in float32, steps in bf16 are about 1.2x faster)."
         ),
     ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
