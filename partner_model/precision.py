@@ -6,12 +6,15 @@ measured here), so there the context does nothing; GPUs keep their own precision
 from __future__ import annotations
 
 import contextlib
+import functools
 
 import torch
 
 
+@functools.cache
 def cpu_has_bf16() -> bool:
-    """AVX512-BF16 present: torch's oneDNN kernels then compute bfloat16 matmuls natively."""
+    """AVX512-BF16 present: torch's oneDNN kernels then compute bfloat16 matmuls natively. Asked once: the
+    answer is fixed, and the reward's scorer asks on every batch."""
     return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 

@@ -129,7 +129,7 @@ HARMFUL = {
 # Said to the seeker, not denied: "I don't think you're overreacting" is kind, so the last three need a start of
 # sentence or an urging word before them.
 DISMISSIVE = _patterns(
-    r"\bwhat(?:'?s|\s+is)\s+(?:really\s+|even\s+|actually\s+)?wrong\s+with\s+you\b",
+    r"\bwhat(?:'?s|\s+is)\s+(?:(?:really|even|actually)\s+)?wrong\s+with\s+you\b",
     r"\b(?:man|toughen)\s+up\b",
     r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)get\s+over\s+it\b",
     r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)stop\s+(?:complaining|whining|being\s+(?:so\s+)?"

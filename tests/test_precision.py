@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 import pytest
 import torch
 
 from partner_model.precision import bf16_autocast, cpu_has_bf16
 
 
-def _matmul_dtype(context: object) -> torch.dtype:
-    with context:  # type: ignore[attr-defined]
+def _matmul_dtype(context: AbstractContextManager[object]) -> torch.dtype:
+    with context:
         return (torch.ones(4, 4) @ torch.ones(4, 4)).dtype
 
 
