@@ -214,6 +214,18 @@ def train_rewriter(
         float,
         typer.Option(help="rl: similarity (0-1) that --repeat leaves free; only what lies above it is charged."),
     ] = recipe.RL_REPEAT_FLOOR,
+    opening: Annotated[
+        float,
+        typer.Option(
+            help="rl: reward lost per unit of the share (0-1) of the sentences recently sampled for other posts "
+            "that open with a sampled sentence's first three words; a stock form ('Do you have ...?') pays for "
+            "it in whatever words (0: no penalty)."
+        ),
+    ] = recipe.RL_OPENING_COEF,
+    opening_floor: Annotated[
+        float,
+        typer.Option(help="rl: share (0-1) that --opening leaves free; only what lies above it is charged."),
+    ] = recipe.RL_OPENING_FLOOR,
     reward_classifier: Annotated[
         list[Path] | None,
         typer.Option(
@@ -277,6 +289,8 @@ def train_rewriter(
                     kl_coef=kl,
                     repeat_coef=repeat,
                     repeat_floor=repeat_floor,
+                    opening_coef=opening,
+                    opening_floor=opening_floor,
                     snapshot_every=snapshot_every,
                     seed=seed,
                     bf16=config.rewriter.train_bf16,

@@ -20,3 +20,8 @@ RL_KL_COEF = 0.0
 # 0.39 and 90th percentile 0.53, so a floor near 0.5 charges only near-copies.
 RL_REPEAT_COEF = 0.0
 RL_REPEAT_FLOOR = 0.0
+# Reward lost per unit of the share above RL_OPENING_FLOOR of the sentences recently sampled for other posts
+# that open with the same three words (train rewriter --opening, --opening-floor): a stock form ("Do you have
+# ...?") pays wherever it goes, in whatever words. Off in the recipe above, which was measured without it.
+RL_OPENING_COEF = 0.0
+RL_OPENING_FLOOR = 0.2

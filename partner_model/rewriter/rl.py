@@ -13,7 +13,8 @@ fast run collapsed onto one stock question that the classifier likes ("Have you 
 ...") for 79 of 80 dev replies; the penalty grows as the policy concentrates on a few sentences.
 At 0.1 it only delayed the collapse, so a sentence also loses repeat_coef times its similarity, above
 repeat_floor, with the sentences recently sampled for other posts (repetition.py): a stock sentence pays
-wherever it goes.
+wherever it goes; and opening_coef times the share, above opening_floor, of those sentences that open with
+its first words: a stock form pays too, whatever words follow.
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 On a CPU with bf16 instructions, sampling, the gradient pass and the reward's likelihoods run in bfloat16
 autocast (config.bf16, precision.py); with every reply's samples drawn in one batch, a step of 2 replies x 4
@@ -40,8 +41,16 @@ from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
-from partner_model.rewriter.recipe import RL_KL_COEF, RL_LEARNING_RATE, RL_REPEAT_COEF, RL_REPEAT_FLOOR, RL_STEPS
-from partner_model.rewriter.repetition import RecentSentences, penalty
+from partner_model.rewriter.recipe import (
+    RL_KL_COEF,
+    RL_LEARNING_RATE,
+    RL_OPENING_COEF,
+    RL_OPENING_FLOOR,
+    RL_REPEAT_COEF,
+    RL_REPEAT_FLOOR,
+    RL_STEPS,
+)
+from partner_model.rewriter.repetition import RecentOpenings, RecentSentences, penalty
 
 STATE_FILE = "rl_state.pt"
 SNAPSHOT_DIR = "snapshots"  # policies kept along the way: the learning curve may favour one before the end
@@ -66,6 +75,11 @@ class RLConfig:
     repeat_coef: float = RL_REPEAT_COEF
     repeat_floor: float = RL_REPEAT_FLOOR
     repeat_window: int = 16
+    # Reward lost per unit of the share (0-1) above opening_floor of the sentences sampled for other posts in
+    # the same window that open with the same opening_words words; 0: no penalty.
+    opening_coef: float = RL_OPENING_COEF
+    opening_floor: float = RL_OPENING_FLOOR
+    opening_words: int = 3
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
     unusable_reward: float = -2.0
@@ -207,6 +221,7 @@ def train_rl(
     )
     step, running = 0, None
     recent = RecentSentences(config.repeat_window, config.prompts_per_step * config.group_size)
+    forms = RecentOpenings(config.repeat_window, config.prompts_per_step * config.group_size, config.opening_words)
     rng = random.Random(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     if (checkpoint_dir / STATE_FILE).is_file():
@@ -215,6 +230,7 @@ def train_rl(
         rng.setstate(state["rng"])
         generator.set_state(state["generator"])
         recent = state.get("recent", recent)
+        forms = state.get("forms", forms)
     log_path = checkpoint_dir / LOG_FILE
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     while step < config.steps:
@@ -243,6 +259,9 @@ def train_rl(
         rows = [s.sequence for s in sampled]
         vectors = context.embedder.embed([s.sentence for s in sampled])
         repeats = torch.tensor(recent.repetition([p.seeker for p in batch], vectors), device=policy.device)
+        shares = torch.tensor(
+            forms.shares([p.seeker for p in batch], [s.sentence for s in sampled]), device=policy.device
+        )
         if config.kl_coef > 0:
             grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
             with bf16_autocast(policy.device, config.bf16):
@@ -252,7 +271,12 @@ def train_rl(
         with bf16_autocast(policy.device, config.bf16):
             log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
         kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
-        penalised = totals - config.kl_coef * kl - penalty(repeats, config.repeat_coef, config.repeat_floor)
+        penalised = (
+            totals
+            - config.kl_coef * kl
+            - penalty(repeats, config.repeat_coef, config.repeat_floor)
+            - penalty(shares, config.opening_coef, config.opening_floor)
+        )
         groups = penalised.view(config.prompts_per_step, config.group_size)
         advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
         loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()
@@ -270,6 +294,7 @@ def train_rl(
             "loss": loss.item(),
             "kl": float(kl.mean()),
             "repeat": float(repeats.mean()),
+            "opening": float(shares.mean()),
             **{
                 k: sum(getattr(b, k) for b in breakdown) / len(breakdown)
                 for k in ("empathy", "fluency", "coherence", "mutual_information")
@@ -294,6 +319,7 @@ def train_rl(
                     "rng": rng.getstate(),
                     "generator": generator.get_state(),
                     "recent": recent,
+                    "forms": forms,
                     "config": asdict(config),
                 },
                 checkpoint_dir / STATE_FILE,

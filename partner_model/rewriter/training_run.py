@@ -25,7 +25,7 @@ RL_MAX_TOTAL = 2
 RL_MAX_SENTENCES = 8
 # The model card's learning curve: the per-step log averaged over this many blocks of steps.
 CURVE_ROWS = 10
-CURVE_COLUMNS = ("reward", "empathy", "fluency", "coherence", "mutual_information", "kl", "repeat")
+CURVE_COLUMNS = ("reward", "empathy", "fluency", "coherence", "mutual_information", "kl", "repeat", "opening")
 
 
 def run_warmstart(
@@ -105,12 +105,15 @@ def run_rl(
             f"{empathy_source}), fluency and mutual information; KL penalty {config.kl_coef} per nat of "
             f"log(policy / warm start) of a sampled sentence; repetition penalty {config.repeat_coef} per unit "
             f"of cosine similarity above {config.repeat_floor} with a sentence sampled for another post in the "
-            f"last {config.repeat_window} steps; the per-step log is rl_log.jsonl.",
+            f"last {config.repeat_window} steps; opening penalty {config.opening_coef} per unit of the share "
+            f"above {config.opening_floor} of those sentences that open with the same {config.opening_words} "
+            "words; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL and repetition penalties; the next four are "
             "the reward's parts for every sample; kl is the mean log-ratio to the warm start, repeat the mean "
-            "highest similarity with a recent sentence for another post):\n\n"
+            "highest similarity with a recent sentence for another post, opening the mean share of recent "
+            "sentences for other posts that open the same way):\n\n"
             + learning_curve(log)
             + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },
@@ -146,7 +149,8 @@ def learning_curve(records: list[dict[str, Any]], rows: int = CURVE_ROWS) -> str
     lines = ["| steps | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for start in range(0, len(records), size):
         block = records[start : start + size]
-        means = [sum(r.get(c, 0.0) for r in block) / len(block) for c in CURVE_COLUMNS]  # kl, repeat: 0 before logged
+        # Columns a run's code did not log yet (kl, repeat, opening) read as 0.
+        means = [sum(r.get(c, 0.0) for r in block) / len(block) for c in CURVE_COLUMNS]
         sentences = [s for r in block for s in r.get("sentences", [])]
         diversity = f"{distinct_n(sentences, 2):.3f}" if sentences else "-"
         steps = f"{block[0]['step']}-{block[-1]['step']}"

@@ -1,6 +1,7 @@
-"""The RL repetition penalty: a stock sentence reused across posts, even reworded, scores high and pays;
+"""The RL repetition penalties: a stock sentence reused across posts, even reworded, scores high and pays;
 a sentence for the same post or a specific one scores low and, under the floor, pays nothing; old steps
-fall out of the window."""
+fall out of the window. A stock form ("Do you have ...?") pays for the share of other posts' sentences
+that open as it does, whatever words follow."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from partner_model.embedding import SentenceEmbedder
-from partner_model.rewriter.repetition import RecentSentences, penalty
+from partner_model.rewriter.repetition import RecentOpenings, RecentSentences, opening, penalty
 
 
 def _unit(*values: float) -> torch.Tensor:
@@ -53,3 +54,23 @@ def test_a_reworded_stock_question_repeats_more_than_a_question_about_the_post(r
     assert reworded > 0.6 and specific < 0.3
     charged = penalty(torch.tensor([reworded, specific]), weight=10.0, floor=0.5).tolist()
     assert charged[0] > 1.0 and charged[1] == 0.0  # above the floor only: the specific question is free
+
+
+def test_a_stock_opening_pays_for_its_share_of_other_posts_sentences_whatever_words_follow() -> None:
+    forms = RecentOpenings(window=2, per_step=2, words=3)
+    forms.shares(["job", "dog"], ["Do you have a new job yet?", "Do you have any pets left?"])
+    shares = forms.shares(["exam", "job"], ["Do you have... any revision plan?", "How did your manager tell you?"])
+    # The exam post's question opens as both earlier ones (written for other posts), the job post's as none.
+    assert shares == pytest.approx([2 / 3, 0.0])
+    charged = penalty(torch.tensor(shares), weight=5.0, floor=0.2).tolist()
+    assert charged[0] == pytest.approx(5.0 * (2 / 3 - 0.2)) and charged[1] == 0.0
+
+
+def test_openings_of_the_same_post_empty_sentences_and_old_steps_do_not_count() -> None:
+    forms = RecentOpenings(window=1, per_step=2, words=3)
+    assert forms.shares(["job", "job"], ["Do you have a CV?", "Do you have savings?"]) == [0.0, 0.0]
+    assert forms.shares(["dog", "cat"], ["", ""]) == [0.0, 0.0]  # a sentence never written has no form
+    restored = pickle.loads(pickle.dumps(forms))  # RL keeps it in its checkpoint
+    # The job post's step fell out of the window of one step; only the empty ones remain.
+    assert restored.shares(["exam"], ["Do you have a tutor?"]) == [0.0]
+    assert opening("  I'm SO sorry, truly.", 2) == "i'm so"

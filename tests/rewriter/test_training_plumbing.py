@@ -82,6 +82,7 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
         kl_coef=0.1,
         repeat_coef=3.0,
         repeat_floor=0.2,
+        opening_coef=5.0,
         lr_lora=1e-2,
         lr_head=1e-2,
         max_new_tokens=6,
@@ -104,7 +105,7 @@ def test_one_rl_step_moves_every_trainable_weight_and_resumes(
     snapshot, final = (load_file(folder / HEAD_FILE) for folder in (out / SNAPSHOT_DIR / "step-2", out))
     assert all(torch.equal(snapshot[k], final[k]) for k in final)  # the policy as it was at step 2
     logged = [json.loads(line) for line in (out / LOG_FILE).read_text().splitlines()]
-    assert all(0.0 <= row["repeat"] <= 1.0 for row in logged)
+    assert all(0.0 <= row["repeat"] <= 1.0 and 0.0 <= row["opening"] <= 1.0 for row in logged)
     first, second = (row["kl"] for row in logged)
     # The policy starts as its warm start, then moves away from it; the reference stays the warm start.
     assert abs(first) < 1e-4 and abs(second) > 1e-3
