@@ -66,6 +66,7 @@ ABOUT_THE_WRITER = re.compile(
             r"\b(?:similar\s+to|like|same\s+as)\s+me\b",
             r"\bi\s+need\s+you\b(?!\s+to\b)",
             r"\bhow\s+i(?:'ve|\s+have)\s+been\b",
+            r"\b(?:how|what)\s+do\s+you\s+think\s+i\s+(?:feel|felt|should)\b",
         )
     ),
     re.IGNORECASE,
