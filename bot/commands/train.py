@@ -218,8 +218,8 @@ def train_rewriter(
         float,
         typer.Option(
             help="rl: reward lost per unit of the share (0-1) of the sentences recently sampled for other posts "
-            "that open with a sampled sentence's first three words; a stock form ('Do you have ...?') pays for "
-            "it in whatever words (0: no penalty)."
+            f"that open with a sampled sentence's first {recipe.RL_OPENING_WORDS} words; a stock form "
+            "('Do you have ...?') pays for it in whatever words (0: no penalty)."
         ),
     ] = recipe.RL_OPENING_COEF,
     opening_floor: Annotated[

@@ -46,6 +46,7 @@ from partner_model.rewriter.recipe import (
     RL_LEARNING_RATE,
     RL_OPENING_COEF,
     RL_OPENING_FLOOR,
+    RL_OPENING_WORDS,
     RL_REPEAT_COEF,
     RL_REPEAT_FLOOR,
     RL_STEPS,
@@ -79,7 +80,7 @@ class RLConfig:
     # the same window that open with the same opening_words words; 0: no penalty.
     opening_coef: float = RL_OPENING_COEF
     opening_floor: float = RL_OPENING_FLOOR
-    opening_words: int = 3
+    opening_words: int = RL_OPENING_WORDS
     # The reward of a sentence that would never be shown (safety filter, voice check, cut short), whatever
     # the judge makes of it: suggesting nothing is worth 0, so such a sentence is worth less.
     unusable_reward: float = -2.0
@@ -248,7 +249,8 @@ def train_rl(
         batch = [prompt for prompt in chosen for _ in range(config.group_size)]
         actions = [action for group in action_groups for action in group]
         edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
-        breakdown = score_edits([p.seeker for p in batch], [p.sentences for p in batch], edits, context)
+        posts = [p.seeker for p in batch]
+        breakdown = score_edits(posts, [p.sentences for p in batch], edits, context)
         totals = torch.tensor(
             [
                 b.total if s.sentence and s.complete and context.sentence_ok(s.sentence) else config.unusable_reward
@@ -257,11 +259,9 @@ def train_rl(
             device=policy.device,
         )
         rows = [s.sequence for s in sampled]
-        vectors = context.embedder.embed([s.sentence for s in sampled])
-        repeats = torch.tensor(recent.repetition([p.seeker for p in batch], vectors), device=policy.device)
-        shares = torch.tensor(
-            forms.shares([p.seeker for p in batch], [s.sentence for s in sampled]), device=policy.device
-        )
+        sentences = [s.sentence for s in sampled]
+        repeats = torch.tensor(recent.repetition(posts, context.embedder.embed(sentences)), device=policy.device)
+        shares = torch.tensor(forms.shares(posts, sentences), device=policy.device)
         if config.kl_coef > 0:
             grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
             with bf16_autocast(policy.device, config.bf16):
