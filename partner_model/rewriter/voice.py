@@ -37,11 +37,16 @@ STANCE = re.compile(
             r"\b(?:talk|chat|speak|share\s+(?:it|that|this|more|anything))\s+with\s+me\b",
             r"\blet\s+me\s+know\b",
             r"\bhelp\s+me\s+(?:understand|see)\b",
+            r"\bmy\s+(?:heart|thoughts|prayers)\s+(?:goes|go|are|is)\s+(?:out\s+)?(?:to|with)\s+you\b",
+            r"\bmy\s+(?:dms?|inbox|door)\s+(?:is|are)\s+(?:always\s+)?open\b",
         )
     ),
     re.IGNORECASE,
 )
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
+# A tie of first- and second-person words is the writer's story when one of the first-person words is a
+# possessive: "How did you know she would stop responding to my messages?" asks about the supporter's life.
+POSSESSIVE = re.compile(r"\b(?:my|mine)\b", re.IGNORECASE)
 SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll|u|ur|youre)\b", re.IGNORECASE)
 # Asking the seeker to look after the writer, or claiming the seeker's experience as the writer's own.
 ABOUT_THE_WRITER = re.compile(
@@ -85,7 +90,8 @@ def tells_the_writers_story(sentence: str) -> bool:
     without_stance = STANCE.sub(" ", text)
     if ABOUT_THE_WRITER.search(without_stance):
         return True
-    return len(FIRST_PERSON.findall(without_stance)) > len(SECOND_PERSON.findall(text))
+    first, second = len(FIRST_PERSON.findall(without_stance)), len(SECOND_PERSON.findall(text))
+    return first > second or (first == second > 0 and POSSESSIVE.search(without_stance) is not None)
 
 
 def evaluate_voice_set() -> SafetyFigures:
