@@ -37,6 +37,7 @@ CRISIS = {
         r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things|my\s+suffering)\b",
         r"\btak(?:e|ing)\s+my\s+(?:own\s+)?life\b",
         r"\b(?:want|wanna|going|ready|plan(?:ning)?)\s+(?:to\s+)?die\b",
+        r"\b(?:tr(?:y|ied|ies|ying)|attempt(?:s|ed|ing)?)\s+to\s+die\b",
         r"\bwish\s+i\s+(?:was|were|could\s+be|could\s+just)\s+(?:dead|die)\b",
         r"\bwish\s+i\s+could\s+(?:just\s+)?die\b",
         # A wish for death told as something to look forward to (the bare "until the day I die" is an idiom).
