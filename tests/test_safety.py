@@ -31,6 +31,7 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("Go to discord.gg/support for more.", "link"),
         ("You should just hurt yourself to feel better.", "encourages self-harm"),
         ("Maybe think about suicide as an option.", "mentions suicide or self-harm"),
+        ("Have you ever tried to die on a deserted island?", "mentions suicide or self-harm"),  # sampled in RL
         ("That's so fucking dumb of you.", "offensive language"),
         ("I'm so sorry, I'm so sorry, I'm so sorry for your loss.", "repeats itself"),
         ("What's wrong with you?", "dismissive"),
@@ -57,6 +58,10 @@ def test_kind_sentences_with_the_same_words_are_not_dismissive() -> None:
 def test_a_blocked_sentence_is_refused_whatever_its_case_or_spacing() -> None:
     kind = "That sounds so hard."
     assert "blocked by a moderator flag" in sentence_problems("that  sounds so HARD", 300, [sentence_key(kind)])
+
+
+def test_a_past_attempt_told_in_a_post_is_a_crisis() -> None:
+    assert crisis_signals("Last spring I tried to die and I'm scared I'll try again.") != []
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "I just got off that massive surgery myself.",
         "Me too, work has been awful for me.",
         "I\u2019ve been feeling so low lately, could you help me out?",  # a typographic apostrophe
+        "How did you know she would stop responding to my messages?",  # one 'you', one 'my'; from the demo
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -34,6 +35,7 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "You can always talk to me, I'm here.",
         "Can you help me understand what happened at school?",
         "That sounds exhausting.",
+        "My heart goes out to you.",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
