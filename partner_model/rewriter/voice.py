@@ -46,7 +46,7 @@ STANCE = re.compile(
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
 # A tie of first- and second-person words is the writer's story when one of the first-person words is a
 # possessive: "How did you know she would stop responding to my messages?" asks about the supporter's life.
-POSSESSIVE = re.compile(r"\b(?:my|mine)\b", re.IGNORECASE)
+POSSESSIVES = frozenset({"my", "mine"})
 SECOND_PERSON = re.compile(r"\b(?:you|your|yours|yourself|you're|you've|you'd|you'll|u|ur|youre)\b", re.IGNORECASE)
 # Asking the seeker to look after the writer, or claiming the seeker's experience as the writer's own.
 ABOUT_THE_WRITER = re.compile(
@@ -90,8 +90,9 @@ def tells_the_writers_story(sentence: str) -> bool:
     without_stance = STANCE.sub(" ", text)
     if ABOUT_THE_WRITER.search(without_stance):
         return True
-    first, second = len(FIRST_PERSON.findall(without_stance)), len(SECOND_PERSON.findall(text))
-    return first > second or (first == second > 0 and POSSESSIVE.search(without_stance) is not None)
+    first = [word.lower() for word in FIRST_PERSON.findall(without_stance)]
+    second = len(SECOND_PERSON.findall(text))
+    return len(first) > second or (len(first) == second > 0 and not POSSESSIVES.isdisjoint(first))
 
 
 def evaluate_voice_set() -> SafetyFigures:
