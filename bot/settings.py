@@ -105,6 +105,11 @@ class RewriterSettings(BaseModel):
     reward_fluency: float = 1.0
     reward_coherence: float = 0.5
     reward_mutual_information: float = 0.5
+    # Each mechanism's share of the empathy change in the RL reward (RewardWeights.mechanisms); inference
+    # ranking and evaluation count the plain 0-6 change.
+    reward_er: float = Field(1.0, ge=0.0)
+    reward_ip: float = Field(1.0, ge=0.0)
+    reward_ex: float = Field(1.0, ge=0.0)
     mi_lambda: float = Field(0.5, ge=0.0, le=1.0)
     suggestions: int = Field(3, ge=1, le=5)
     max_sentence_chars: int = Field(300, ge=20, le=2000)
@@ -149,6 +154,7 @@ class RewriterSettings(BaseModel):
             coherence=self.reward_coherence,
             mutual_information=self.reward_mutual_information,
             mi_lambda=self.mi_lambda,
+            mechanisms={"ER": self.reward_er, "IP": self.reward_ip, "EX": self.reward_ex},
         )
 
 

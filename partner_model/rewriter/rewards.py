@@ -4,8 +4,8 @@ sense, so a reply that was already fluent or specific is not rewarded for what i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from partner_model.empathy import MECHANISMS
@@ -35,12 +35,20 @@ class RewardWeights:
     coherence: float = 0.5  # cosine of the new sentence with the rest of the reply
     mutual_information: float = 0.5  # change in the MI term below
     mi_lambda: float = 0.5  # lambda * log p(reply | post) + (1 - lambda) * log p(post | reply)
+    # Each mechanism's share in the empathy term of the training reward (1 each: the plain 0-6 change).
+    # Every RL policy so far earned its gain through inserted questions (Explorations, near its ceiling)
+    # while the judge took off Emotional Reactions; weighting ER above EX pays a sentence that does both.
+    mechanisms: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(MECHANISMS, 1.0))
 
 
-def expected_total(score: object) -> float:
-    """Sum over mechanisms of the expected level, a smooth version of the 0-6 total."""
+def expected_total(score: object, weights: Mapping[str, float] | None = None) -> float:
+    """Sum over mechanisms of the expected level, a smooth version of the 0-6 total; with weights, each
+    mechanism's expected level counts that many times."""
     probabilities = score.probabilities  # type: ignore[attr-defined]
-    return sum(sum(level * p for level, p in enumerate(probabilities[m])) for m in MECHANISMS)
+    return sum(
+        (weights[m] if weights else 1.0) * sum(level * p for level, p in enumerate(probabilities[m]))
+        for m in MECHANISMS
+    )
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,22 @@ class AveragedScorer:
         return [sum(ps) / len(self.scorers) for ps in levels]
 
 
-def empathy_change(new: list[str], *, originals: list[str], seekers: list[str], scorer: ScoresEmpathy) -> list[float]:
-    """Expected total empathy of the new reply minus the original's, by the reward classifier."""
+def empathy_change(
+    new: list[str],
+    *,
+    originals: list[str],
+    seekers: list[str],
+    scorer: ScoresEmpathy,
+    mechanisms: Mapping[str, float] | None = None,
+) -> list[float]:
+    """Expected total empathy of the new reply minus the original's, by the reward classifier
+    (mechanisms: per-mechanism weights of the total, as in RewardWeights; None counts each once)."""
     scores = scorer.score(list(zip(seekers, new, strict=True)) + list(zip(seekers, originals, strict=True)))
     half = len(new)
-    return [expected_total(a) - expected_total(b) for a, b in zip(scores[:half], scores[half:], strict=True)]
+    return [
+        expected_total(a, mechanisms) - expected_total(b, mechanisms)
+        for a, b in zip(scores[:half], scores[half:], strict=True)
+    ]
 
 
 def fluency(new: list[str], *, originals: list[str], lm: ScoresLikelihood) -> list[float]:

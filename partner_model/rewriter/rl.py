@@ -119,7 +119,9 @@ def score_edits(
     ]
     return rewards.combine(
         context.weights,
-        empathy=rewards.empathy_change(new, originals=old, seekers=seekers, scorer=context.scorer),
+        empathy=rewards.empathy_change(
+            new, originals=old, seekers=seekers, scorer=context.scorer, mechanisms=context.weights.mechanisms
+        ),
         fluency=rewards.fluency(new, originals=old, lm=context.lm),
         coherence=rewards.coherence([e.sentence for e in edits], rests=rests, embedder=context.embedder),
         mutual_information=rewards.mutual_information(

@@ -80,6 +80,29 @@ def test_rewards_combine_by_their_weights() -> None:
     assert row.total == pytest.approx(3.0)
 
 
+def test_mechanism_weights_count_each_expected_level_that_many_times() -> None:
+    score = rewards.LevelProbabilities({"ER": [0.0, 0.0, 1.0], "IP": [1.0, 0.0, 0.0], "EX": [0.0, 0.5, 0.5]})
+    assert rewards.expected_total(score) == pytest.approx(3.5)
+    assert rewards.expected_total(score, {"ER": 1.5, "IP": 1.0, "EX": 0.5}) == pytest.approx(3.75)
+
+
+def test_weighting_emotional_reactions_above_explorations_moves_the_reward_from_questions_to_feelings(
+    real_encoder_dir: Path,
+) -> None:
+    scorer = EmpathyScorer.load(load_settings().models.classifier_dir, real_encoder_dir)
+    replies = [f"I'm so sorry you lost your job. {REPLY}", f"Did you apply anywhere yet? {REPLY}"]
+
+    def change(mechanisms: dict[str, float] | None) -> list[float]:
+        return rewards.empathy_change(
+            replies, originals=[REPLY] * 2, seekers=[SEEKER] * 2, scorer=scorer, mechanisms=mechanisms
+        )
+
+    (feeling, question), (weighted_feeling, weighted_question) = change(None), change({"ER": 1.5, "IP": 1, "EX": 0.75})
+    assert weighted_feeling > feeling
+    assert weighted_question < question
+    assert weighted_feeling - weighted_question > feeling - question + 0.5
+
+
 def test_averaged_reward_classifiers_pay_the_mean_of_their_empathy_changes(real_encoder_dir: Path) -> None:
     models = load_settings().models
     classifier = EmpathyScorer.load(models.classifier_dir, real_encoder_dir)
