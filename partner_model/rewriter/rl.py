@@ -252,13 +252,19 @@ def train_rl(
         actions = [action for group in action_groups for action in group]
         edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
         posts = [p.seeker for p in batch]
-        breakdown = score_edits(posts, [p.sentences for p in batch], edits, context)
+        # Only sentences that could be shown are scored: an empty one replacing a reply's only sentence
+        # leaves nothing for the classifier to read, and the rest would earn the fixed reward anyway.
+        usable = [i for i, s in enumerate(sampled) if s.sentence and s.complete and context.sentence_ok(s.sentence)]
+        breakdown = (
+            score_edits(
+                [posts[i] for i in usable], [batch[i].sentences for i in usable], [edits[i] for i in usable], context
+            )
+            if usable
+            else []
+        )
+        scored = dict(zip(usable, (b.total for b in breakdown), strict=True))
         totals = torch.tensor(
-            [
-                b.total if s.sentence and s.complete and context.sentence_ok(s.sentence) else config.unusable_reward
-                for b, s in zip(breakdown, sampled, strict=True)
-            ],
-            device=policy.device,
+            [scored.get(i, config.unusable_reward) for i in range(len(sampled))], device=policy.device
         )
         rows = [s.sequence for s in sampled]
         sentences = [s.sentence for s in sampled]
@@ -297,8 +303,9 @@ def train_rl(
             "kl": float(kl.mean()),
             "repeat": float(repeats.mean()),
             "opening": float(shares.mean()),
-            **{
-                k: sum(getattr(b, k) for b in breakdown) / len(breakdown)
+            "usable": len(usable) / len(sampled),
+            **{  # means over the usable samples
+                k: sum(getattr(b, k) for b in breakdown) / max(1, len(breakdown))
                 for k in ("empathy", "fluency", "coherence", "mutual_information")
             },
             "example": {"seeker": batch[0].seeker[:200], "edit": asdict(edits[0])},

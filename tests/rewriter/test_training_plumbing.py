@@ -7,12 +7,14 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from partner_model.precision import cpu_has_bf16
+from partner_model.rewriter import rl
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import RewriteConfig, Rewriter
 from partner_model.rewriter.lm_scoring import BaseLMScorer
@@ -155,7 +157,27 @@ def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_
     train_rl(build(tiny_lm_dir, TINY), prompts, refused, config, tmp_path)
     logged = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
     assert [row["reward"] for row in logged] == [config.unusable_reward] * 2
-    assert any(row["empathy"] != 0.0 or row["fluency"] != 0.0 for row in logged)  # the judge still scored them
+    assert [row["usable"] for row in logged] == [0.0, 0.0]
+
+
+def test_an_empty_sentence_replacing_a_replys_only_sentence_earns_the_low_reward_instead_of_stopping_training(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_generate = rl.generate_grouped
+
+    def half_empty(*args: Any, **kwargs: Any) -> list:
+        drawn = real_generate(*args, **kwargs)
+        kept = ("", "That must hurt.")  # the tiny random policy writes no whole sentences of its own
+        return [dataclasses.replace(s, sentence=kept[i % 2], complete=True) for i, s in enumerate(drawn)]
+
+    monkeypatch.setattr(rl, "generate_grouped", half_empty)
+    monkeypatch.setattr(rl, "sample_actions", lambda probs, generator: [(EditKind.REPLACE, 0)] * len(probs))
+    prompts = [RLPrompt("I lost my job.", ["Get another one."])]
+    config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6)
+    train_rl(build(tiny_lm_dir, TINY), prompts, reward_context, config, tmp_path)
+    logged = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
+    assert [row["usable"] for row in logged] == [0.5, 0.5]
+    assert all(row["sentences"][0] == "" and math.isfinite(row["empathy"]) for row in logged)
 
 
 def test_inference_returns_only_filtered_distinct_suggestions(
