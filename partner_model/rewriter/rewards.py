@@ -36,8 +36,9 @@ class RewardWeights:
     mutual_information: float = 0.5  # change in the MI term below
     mi_lambda: float = 0.5  # lambda * log p(reply | post) + (1 - lambda) * log p(post | reply)
     # Each mechanism's share in the empathy term of the training reward (1 each: the plain 0-6 change).
-    # Every RL policy so far earned its gain through inserted questions (Explorations, near its ceiling)
-    # while the judge took off Emotional Reactions; weighting ER above EX pays a sentence that does both.
+    # Every RL policy earned its gain through inserted questions (Explorations, near its ceiling) while the
+    # judge took off Emotional Reactions. ER 1.5 / EX 0.75 did not move that mix (session 22, rewriter card):
+    # the reward classifier credits bare questions with ER as well.
     mechanisms: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(MECHANISMS, 1.0))
 
 

@@ -111,7 +111,8 @@ def run_rl(
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL, repetition and opening penalties; the next "
-            "four are the reward's parts for every sample; kl is the mean log-ratio to the warm start, repeat the mean "
+            "four are the reward's parts, means over the samples that could be shown; kl is the mean log-ratio "
+            "to the warm start, repeat the mean "
             "highest similarity with a recent sentence for another post, opening the mean share of recent "
             "sentences for other posts that open the same way):\n\n"
             + learning_curve(log)
