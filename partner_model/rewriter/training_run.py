@@ -112,9 +112,8 @@ def run_rl(
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL, repetition and opening penalties; the next "
             "four are the reward's parts, means over the samples that could be shown; kl is the mean log-ratio "
-            "to the warm start, repeat the mean "
-            "highest similarity with a recent sentence for another post, opening the mean share of recent "
-            "sentences for other posts that open the same way):\n\n"
+            "to the warm start, repeat the mean highest similarity with a recent sentence for another post, "
+            "opening the mean share of recent sentences for other posts that open the same way):\n\n"
             + learning_curve(log)
             + f"\n\nSteps' time in all: {rl_minutes(log):.0f} min.",
         },

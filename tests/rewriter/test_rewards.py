@@ -25,15 +25,19 @@ def lm(real_lm_dir: Path) -> BaseLMScorer:
 
 
 @pytest.fixture(scope="module")
+def classifier(real_encoder_dir: Path) -> EmpathyScorer:
+    return EmpathyScorer.load(load_settings().models.classifier_dir, real_encoder_dir)
+
+
+@pytest.fixture(scope="module")
 def embedder(real_encoder_dir: Path) -> SentenceEmbedder:
     return SentenceEmbedder.load(real_encoder_dir)
 
 
-def test_adding_empathy_raises_the_empathy_reward_and_removing_it_lowers_it(real_encoder_dir: Path) -> None:
-    scorer = EmpathyScorer.load(load_settings().models.classifier_dir, real_encoder_dir)
+def test_adding_empathy_raises_the_empathy_reward_and_removing_it_lowers_it(classifier: EmpathyScorer) -> None:
     warm = "I'm so sorry, losing a job you gave six years to must hurt so much. How are you holding up?"
     up, down = rewards.empathy_change(
-        [f"{warm} {REPLY}", REPLY], originals=[REPLY, f"{warm} {REPLY}"], seekers=[SEEKER, SEEKER], scorer=scorer
+        [f"{warm} {REPLY}", REPLY], originals=[REPLY, f"{warm} {REPLY}"], seekers=[SEEKER, SEEKER], scorer=classifier
     )
     assert up > 1.0
     assert down < -1.0
@@ -87,14 +91,13 @@ def test_mechanism_weights_count_each_expected_level_that_many_times() -> None:
 
 
 def test_weighting_emotional_reactions_above_explorations_moves_the_reward_from_questions_to_feelings(
-    real_encoder_dir: Path,
+    classifier: EmpathyScorer,
 ) -> None:
-    scorer = EmpathyScorer.load(load_settings().models.classifier_dir, real_encoder_dir)
     replies = [f"I'm so sorry you lost your job. {REPLY}", f"Did you apply anywhere yet? {REPLY}"]
 
     def change(mechanisms: dict[str, float] | None) -> list[float]:
         return rewards.empathy_change(
-            replies, originals=[REPLY] * 2, seekers=[SEEKER] * 2, scorer=scorer, mechanisms=mechanisms
+            replies, originals=[REPLY] * 2, seekers=[SEEKER] * 2, scorer=classifier, mechanisms=mechanisms
         )
 
     (feeling, question), (weighted_feeling, weighted_question) = change(None), change({"ER": 1.5, "IP": 1, "EX": 0.75})
@@ -103,10 +106,10 @@ def test_weighting_emotional_reactions_above_explorations_moves_the_reward_from_
     assert weighted_feeling - weighted_question > feeling - question + 0.5
 
 
-def test_averaged_reward_classifiers_pay_the_mean_of_their_empathy_changes(real_encoder_dir: Path) -> None:
-    models = load_settings().models
-    classifier = EmpathyScorer.load(models.classifier_dir, real_encoder_dir)
-    second = EmpathyScorer.load(models.judge_dir, real_encoder_dir)
+def test_averaged_reward_classifiers_pay_the_mean_of_their_empathy_changes(
+    classifier: EmpathyScorer, real_encoder_dir: Path
+) -> None:
+    second = EmpathyScorer.load(load_settings().models.judge_dir, real_encoder_dir)
     replies = [
         f"That sounds so painful. Did you tell anyone how you feel? {REPLY}",
         f"Did you know that many people lose their jobs? {REPLY}",
