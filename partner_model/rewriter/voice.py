@@ -7,7 +7,10 @@ ask the seeker for help ("Have you ever been there to help me?") or claim an exp
 supporter never wrote of ("I feel the same way", "I just got off that surgery myself"). A
 suggestion puts words in a real person's mouth: what they went through is theirs to tell, so such
 sentences are not suggested. Supportive first-person phrases ("I'm sorry", "I hope", "I'm here",
-"talk to me") are the supporter's stance towards the seeker and do not count as their story.
+"talk to me", "thanks for sharing this with me") are the supporter's stance towards the seeker and do
+not count as their story. Any other "me" makes the supporter the topic, and so do questions about what
+the seeker did or feels towards them ("Have you tried to talk to me?", "Are you angry at me?"): the
+seeker came with their own trouble, not to account for a relationship the rewriter invented.
 
 The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
 rewriter generated on dev posts) measures the check both ways.
@@ -33,14 +36,27 @@ STANCE = re.compile(
             r"\bi(?:'m|\s+am)\s+(?:(?:always|still|so|really|very|just)\s+)*(?:here|around|glad|happy|proud|sure|listening)\b",
             r"\bi(?:'d|\s+would)\s+(?:love|like)\s+to\s+(?:hear|know|listen|understand)\b",
             r"\bi\s+(?:\w+\s+){0,2}for\s+you\b",
-            r"\b(?:talk|message|write|reach\s+out|dm|tell)\s+(?:to\s+)?me\b",
-            r"\b(?:talk|chat|speak|share\s+(?:it|that|this|more|anything))\s+with\s+me\b",
-            r"\blet\s+me\s+know\b",
+            r"\b(?:(?:talk|messag|text|writ|reach|dm|tell|vent)\w*(?:\s+out)?|com(?:e|es|ing)|open\w*\s+up)\s+(?:to\s+)?me\b",
+            r"\b(?:talk|chat|speak)(?:s|ed|ing)?\s+with\s+me\b",
+            r"\bshar(?:e|es|ed|ing)\s+(?:\w+\s+){0,2}with\s+me\b",
+            r"\btrust(?:s|ed|ing)?\s+me\s+with\b",
+            r"\b(?:walk|take)\s+me\s+through\b",
+            r"\bgive\s+me\s+(?:an?\s+)?(?:example|idea|sense)\b",
+            r"\bmeans?\s+(?:a\s+lot|so\s+much|a\s+great\s+deal)\s+to\s+me\b",
+            r"\blet\s+me\b",
+            r"\b(?:forgive|excuse|correct)\s+me(?:\s+if\s+i(?:'m|\s+am)\s+wrong)?\b",
             r"\bhelp\s+me\s+(?:understand|see)\b",
             r"\bmy\s+(?:heart|thoughts|prayers)\s+(?:goes|go|are|is)\s+(?:out\s+)?(?:to|with)\s+you\b",
             r"\bmy\s+(?:dms?|inbox|door)\s+(?:is|are)\s+(?:always\s+)?open\b",
         )
     ),
+    re.IGNORECASE,
+)
+# Asking what the seeker did towards the supporter ("Have you tried to talk to me?", "Why did you stop texting me?")
+# is about the two of them, although "talk to me" on its own is an offer. Looked for before stance is removed.
+PAST_CONTACT = re.compile(
+    r"\b(?:have|had|did|didn't|haven't)\s+you\s+(?:(?!you\b|can\b|could\b)\w+\s+){0,3}?(?:talk|text|call|messag"
+    r"|writ|wrote|told|spoke|spoken|reach|vent|open)\w*\s+(?:\w+\s+)?(?:to\s+|with\s+)?me\b",
     re.IGNORECASE,
 )
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
@@ -67,11 +83,12 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+went\s+through\b",
             r"\bhappen(?:ed|s)\s+to\s+me\b",
             r"\bmy\s+own\b",
+            r"\bmy\s+(?:message|post|comment|reply|words|advice|question|answer)s?\b",
             r"\bwith\s+me\b",
             r"\b(?:similar\s+to|like|same\s+as)\s+me\b",
             r"\bi\s+need\s+you\b(?!\s+to\b)",
             r"\bhow\s+i(?:'ve|\s+have)\s+been\b",
-            r"\b(?:how|what)\s+do\s+you\s+think\s+i\s+(?:feel|felt|should)\b",
+            r"\b(?:how|what|why)\s+do\s+you\s+think\s+i(?:'m|\s+am|\s+was|\s+feel|\s+felt|\s+should)\b",
         )
     ),
     re.IGNORECASE,
@@ -90,8 +107,12 @@ def tells_the_writers_story(sentence: str) -> bool:
     without_stance = STANCE.sub(" ", text)
     if ABOUT_THE_WRITER.search(without_stance):
         return True
+    if PAST_CONTACT.search(text):
+        return True
     first = [word.lower() for word in FIRST_PERSON.findall(without_stance)]
     second = len(SECOND_PERSON.findall(text))
+    if "me" in first:  # a "me" that is not an offer to listen makes the supporter the topic
+        return True
     return len(first) > second or (len(first) == second > 0 and not POSSESSIVES.isdisjoint(first))
 
 

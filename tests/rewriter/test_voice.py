@@ -22,6 +22,9 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "Me too, work has been awful for me.",
         "I\u2019ve been feeling so low lately, could you help me out?",  # a typographic apostrophe
         "How did you know she would stop responding to my messages?",  # one 'you', one 'my'; from the demo
+        "Have you tried to talk to me?",  # from the demo: asks about the two of them, not an offer
+        "Do you have any idea why you think I'm comparing you to me?",  # from the demo
+        "Are you angry at me?",
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -36,6 +39,9 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "Can you help me understand what happened at school?",
         "That sounds exhausting.",
         "My heart goes out to you.",
+        "Did you know you can always talk to me?",
+        "Thanks for sharing this with me.",
+        "It means a lot that you opened up to me.",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
