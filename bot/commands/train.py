@@ -79,8 +79,9 @@ def train_classifier(
             min=0,
             metavar="K",
             help="train K teachers first, each without one fold of train's seeker posts; the classifier "
-            "distils their out-of-fold probabilities and predicts rare levels with offsets fitted on them "
-            "(cross-validation on train). 0: off. Takes about K + 1 times as long.",
+            "distils their out-of-fold probabilities and predicts rare levels with offsets fitted on them, "
+            "where offsets fitted without a fold also help on it (cross-validation on train). 0: off. "
+            "Takes about K + 1 times as long.",
         ),
     ] = 0,
     folds_dir: Annotated[

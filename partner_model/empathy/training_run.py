@@ -10,7 +10,13 @@ from typing import Any
 
 from partner_model.cards import file_digest
 from partner_model.empathy.card import write_classifier_card
-from partner_model.empathy.cross_fit import StageCallback, fit_level_offsets, gold_levels, out_of_fold_probabilities
+from partner_model.empathy.cross_fit import (
+    StageCallback,
+    gold_levels,
+    held_out_level_offsets,
+    out_of_fold_probabilities,
+    seeker_folds,
+)
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.evaluate import figures, score_examples
 from partner_model.empathy.inference import EmpathyScorer
@@ -51,7 +57,8 @@ def run_training(
     out_dir, evaluate on the report set, write the card.
 
     With cross_fit=K the student distils K teachers' out-of-fold probabilities and predicts with the
-    level offsets fitted on them (cross_fit.py); the teachers stay in folds_dir, not in out_dir.
+    level offsets fitted on them where they hold on a left-out fold (cross_fit.py); the teachers stay in
+    folds_dir, not in out_dir.
     """
     if teachers and cross_fit:
         raise ValueError("distil either given teachers or cross-fitted ones, not both")
@@ -81,7 +88,9 @@ def run_training(
             on_step,
             on_epoch,
         )
-        offsets, fitted = fit_level_offsets(soft_targets, gold_levels(train_examples))
+        offsets, fitted = held_out_level_offsets(
+            soft_targets, gold_levels(train_examples), seeker_folds(train_examples, cross_fit, model_config.seed)
+        )
         cross_fit_report = {"folds": cross_fit, "teachers": str(folds), "out_of_fold": fitted}
         data["teachers"] = f"{cross_fit} cross-fitted on {train_csv.name}, each without one fold of seeker posts"
     elif teachers:

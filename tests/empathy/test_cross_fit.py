@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from partner_model.empathy import MECHANISMS
-from partner_model.empathy.cross_fit import fit_level_offsets, offset_levels, seeker_folds
+from partner_model.empathy.cross_fit import fit_level_offsets, held_out_level_offsets, offset_levels, seeker_folds
 from partner_model.empathy.data import EpitomeExample
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.empathy.metrics import macro_f1
@@ -74,6 +74,33 @@ def test_a_model_that_is_already_right_keeps_zero_offsets() -> None:
     assert np.array_equal(offsets, np.zeros((3, 3)))
 
 
+def test_offsets_that_also_help_on_a_left_out_fold_are_kept() -> None:
+    probabilities, gold = _under_predicted_level_one()
+    folds = [list(range(0, 100)), list(range(100, 200)), list(range(200, 300))]
+    offsets, report = held_out_level_offsets(probabilities, gold, folds)
+    for m, mech in enumerate(MECHANISMS):
+        assert report[mech]["kept"] and offsets[m, 1] > 0
+        assert report[mech]["held_out_after"] > report[mech]["held_out_before"] + 0.2
+
+
+def test_offsets_that_fit_all_rows_but_no_left_out_fold_are_dropped() -> None:
+    """One fold never predicts level 1, the other predicts it for every level-0 row: offsets fitted on all
+    rows look far better on them, but offsets fitted on either fold do nothing for the other."""
+    under, gold_under = _under_predicted_level_one(rows=150)
+    over = np.full((150, len(MECHANISMS), 3), 0.05)
+    gold_over = np.random.default_rng(2).choice(3, size=(150, len(MECHANISMS)), p=[0.6, 0.1, 0.3])
+    for r in range(150):
+        for m in range(len(MECHANISMS)):
+            over[r, m] = {0: [0.4, 0.5, 0.1], 1: [0.1, 0.8, 0.1], 2: [0.1, 0.1, 0.8]}[int(gold_over[r, m])]
+    probabilities, gold = np.concatenate([under, over]), np.concatenate([gold_under, gold_over])
+    offsets, report = held_out_level_offsets(probabilities, gold, [list(range(150)), list(range(150, 300))])
+    assert np.array_equal(offsets, np.zeros((len(MECHANISMS), 3)))
+    for mech in MECHANISMS:
+        assert not report[mech]["kept"]
+        assert report[mech]["macro_f1_after"] > report[mech]["macro_f1_before"] + 0.2
+        assert report[mech]["held_out_after"] <= report[mech]["held_out_before"]
+
+
 def test_saved_offsets_change_what_the_loaded_classifier_predicts(tiny_encoder_dir: Path, tmp_path: Path) -> None:
     model = build_for_training(tiny_encoder_dir, ClassifierConfig(seed=2, **TINY))
     pairs = [("I lost my job.", "That is hard. What happened?"), ("Hi", "ok"), ("Help", "Try sleeping more.")]
@@ -114,7 +141,7 @@ def test_a_cross_fitted_run_writes_offsets_and_card_and_resumes_its_teachers(
     saved = json.loads((tmp_path / "clf" / "classifier.json").read_text())
     assert len(saved["level_offsets"]) == len(MECHANISMS)
     card = (tmp_path / "clf" / "MODEL_CARD.md").read_text()
-    assert "## Cross-fitting" in card and "out-of-fold macro-F1" in card
+    assert "## Cross-fitting" in card and "out-of-fold macro-F1" in card and "held out, with" in card
     assert not list((tmp_path / "clf").glob("fold-*"))
 
     stamps = [t.stat().st_mtime_ns for t in teachers]
