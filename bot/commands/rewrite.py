@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -116,6 +116,8 @@ def evaluate_rewriter(
     except DataFormatError as exc:
         fail(f"{exc} (the retrieval system needs the training CSV: pass --train)")
     items = [(e.seeker, split_sentences(e.response)) for e in examples]
+    if not items:
+        fail(f"{data.name} has no low-empathy replies (ER + IP + EX <= {ev.LOW_EMPATHY_MAX_TOTAL}): nothing to rewrite")
     with err.status("loading models"):
         judge = load_scorer("judge")
         reward_classifier = load_scorer()
@@ -131,13 +133,16 @@ def evaluate_rewriter(
         ),
         "partner": lambda: ev.rewriter_system(load_rewriter(config.rewriter.adapter_dir, reward_classifier, embedder)),
     }
-    table: dict[str, dict[str, float]] = {}
+    table: dict[str, dict[str, Any]] = {}
     outputs: dict[str, list] = {}
     for name in wanted:
         with err.status(f"{name}: rewriting {len(items)} replies"):
             outputs[name] = makers[name]()(items)
             table[name] = ev.metrics(items, outputs[name], judge, reward_classifier, base, embedder)
-        err.print(f"{name}: empathy change {table[name]['empathy_change']:+.3f}", highlight=False)
+        low, high = table[name]["empathy_change_ci95"]
+        err.print(
+            f"{name}: empathy change {table[name]['empathy_change']:+.3f} [{low:+.3f}, {high:+.3f}]", highlight=False
+        )
     if dump is not None:
         with dump.open("w") as handle:
             for index, example in enumerate(examples):
@@ -165,6 +170,8 @@ def evaluate_rewriter(
     view.add_column("system")
     for key in keys:
         view.add_column(key.replace("_", " "), justify="right")
+    view.add_column("empathy change 95%", justify="right")
     for name, row in table.items():
-        view.add_row(name, *(f"{row[k]:.3f}" for k in keys))
+        low, high = row["empathy_change_ci95"]
+        view.add_row(name, *(f"{row[k]:.3f}" for k in keys), f"[{low:+.2f}, {high:+.2f}]")
     Console().print(view)

@@ -57,6 +57,15 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["partner-bot", *args], capture_output=True, text=True, env=env, timeout=1200, check=False)
 
 
+def test_evaluate_rewriter_on_data_without_low_empathy_replies_says_so(dev_csv: Path, tmp_path: Path) -> None:
+    subset = csv_subset(
+        dev_csv, tmp_path / "dev.csv", 3, lambda row: int(row["ER"]) + int(row["IP"]) + int(row["EX"]) > 1
+    )
+    result = _cli("evaluate", "rewriter", "--data", str(subset), "--systems", "original", "--json")
+    assert result.returncode != 0
+    assert "no low-empathy replies" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_rewrite_command_for_people_and_programs() -> None:
     seeker, response = SAMPLE_EXCHANGES[5]
     human = _cli("rewrite", seeker, response)
@@ -85,5 +94,9 @@ def test_evaluate_rewriter_prints_every_system_with_every_metric(dev_csv: Path, 
     for row in data["systems"].values():
         assert keys <= set(row)
     assert data["systems"]["original"]["empathy_change"] == 0
+    assert data["systems"]["original"]["empathy_change_ci95"] == [0, 0]
+    for row in data["systems"].values():
+        low, high = row["empathy_change_ci95"]
+        assert low <= row["empathy_change"] <= high
     lines = dump.read_text().splitlines()
     assert len(lines) == 3 and set(json.loads(lines[0])["rewrites"]) == set(systems)
