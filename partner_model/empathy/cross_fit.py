@@ -127,13 +127,14 @@ def out_of_fold_probabilities(
     train_config: TrainConfig,
     examples: list[EpitomeExample],
     selection: list[EpitomeExample],
-    k: int,
+    folds: list[list[int]],
     folds_dir: Path,
     on_stage: StageCallback | None = None,
     on_step: StepCallback | None = None,
     on_epoch: EpochCallback | None = None,
 ) -> np.ndarray:
-    """(row, mechanism, level) probabilities of each training row by the teacher that left its fold out.
+    """(row, mechanism, level) probabilities of each training row by the teacher that left its fold out
+    (folds: seeker_folds, the same ones held_out_level_offsets checks the offsets on).
 
     Each finished fold is kept in folds_dir (teacher and probabilities), so a stopped run resumes
     after its last finished fold; a fold saved for other rows is trained again.
@@ -142,9 +143,9 @@ def out_of_fold_probabilities(
 
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     out = np.zeros((len(examples), len(MECHANISMS), LEVELS), dtype=np.float32)
-    for fold, held in enumerate(seeker_folds(examples, k, model_config.seed)):
+    for fold, held in enumerate(folds):
         if on_stage:
-            on_stage(f"teacher {fold + 1}/{k}")
+            on_stage(f"teacher {fold + 1}/{len(folds)}")
         folder = folds_dir / f"fold-{fold + 1}"
         saved = folder / FOLD_FILE
         if saved.is_file():

@@ -75,23 +75,22 @@ def run_training(
         )
     soft_targets, offsets, cross_fit_report = None, None, None
     if cross_fit:
-        folds = folds_dir or out_dir.with_name(out_dir.name + "-folds")
+        teachers_dir = folds_dir or out_dir.with_name(out_dir.name + "-folds")
+        folds = seeker_folds(train_examples, cross_fit, model_config.seed)
         soft_targets = out_of_fold_probabilities(
             encoder_dir,
             model_config,
             train_config,
             train_examples,
             selection,
-            cross_fit,
             folds,
+            teachers_dir,
             on_stage,
             on_step,
             on_epoch,
         )
-        offsets, fitted = held_out_level_offsets(
-            soft_targets, gold_levels(train_examples), seeker_folds(train_examples, cross_fit, model_config.seed)
-        )
-        cross_fit_report = {"folds": cross_fit, "teachers": str(folds), "out_of_fold": fitted}
+        offsets, fitted = held_out_level_offsets(soft_targets, gold_levels(train_examples), folds)
+        cross_fit_report = {"folds": cross_fit, "teachers": str(teachers_dir), "out_of_fold": fitted}
         data["teachers"] = f"{cross_fit} cross-fitted on {train_csv.name}, each without one fold of seeker posts"
     elif teachers:
         soft_targets = teacher_probabilities(teachers, encoder_dir, train_examples)

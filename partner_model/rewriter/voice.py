@@ -110,9 +110,9 @@ def tells_the_writers_story(sentence: str) -> bool:
     if PAST_CONTACT.search(text):
         return True
     first = [word.lower() for word in FIRST_PERSON.findall(without_stance)]
-    second = len(SECOND_PERSON.findall(text))
     if "me" in first:  # a "me" that is not an offer to listen makes the supporter the topic
         return True
+    second = len(SECOND_PERSON.findall(text))
     return len(first) > second or (len(first) == second > 0 and not POSSESSIVES.isdisjoint(first))
 
 
