@@ -77,7 +77,7 @@ ABOUT_THE_WRITER = re.compile(
     "|".join(
         (
             r"\bhelp\s+me\b(?!\s+(?:understand|see))",
-            r"\b(?:about|for)\s+(?:me|us)\b",
+            r"\b(?:about|for)\s+(?:me|us)\b(?!\s+to\b)",  # "for us to understand" asks to hear the seeker
             r"\bwhat\s+i\s+(?:told|said|wrote|sent|asked)\b",
             r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also|already)\s+)*"
             r"(?:feeling|struggling|depressed|anxious|lonely|exhausted|tired|sad|miserable|scared)\b",
