@@ -84,6 +84,9 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
             r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible)\b(?!\s+for\s+you)",
             r"\bi(?:'m|\s+am)\s+(?:(?:also|still|just)\s+)?going\s+through\b",
+            r"\bif\s+i\s+(?:told|said\s+to)\s+you\b",
+            r"\bi\s+(?:(?:also|still)\s+)?(?:have|had|'ve\s+had|suffer\s+from|was\s+diagnosed\s+with)\s+(?:depression|anxiety"
+            r"|ptsd|bipolar|adhd|ocd|insomnia|cancer|an?\s+(?:eating|anxiety|panic)\s+disorder)\b",
             r"\bi\s+need\s+(?:to\s+talk|someone|help|a\s+friend)\b",
             r"\b(?:been|be)\s+with\s+me\b",
             r"\bme\s+(?:too|as\s+well)\b",

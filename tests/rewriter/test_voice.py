@@ -28,6 +28,7 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "How did you know I had any sympathy for you?",  # the shipped adapter's, on dev: one 'I', two 'you'
         "How did you know I was looking for you?",  # the shipped adapter's: 'looking for you' alone is an offer
         "Are you still here for us?",  # the shipped adapter's: asks the seeker to be there for the writer
+        "How do you feel if I told you I have depression?",  # the shipped adapter's, on dev: a tie of 'I' and 'you'
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
