@@ -145,6 +145,11 @@ def _rest(edit: Edit, sentences: list[str]) -> str:
     return " ".join(sentences[: edit.position] + sentences[edit.position + skip :])
 
 
+def mean_change(after: np.ndarray, before: np.ndarray) -> float:
+    """Mean change in total empathy over paired replies (resampled in pairs for the interval)."""
+    return float(np.mean(after - before))
+
+
 def metrics(
     items: list[tuple[str, list[str]]],
     rewrites: list[Rewrite],
@@ -160,12 +165,13 @@ def metrics(
     originals = [" ".join(sentences) for _, sentences in items]
     news = [r.new_response for r in rewrites]
 
-    def changes(scorer: ScoresEmpathy) -> np.ndarray:
+    def totals(scorer: ScoresEmpathy) -> tuple[np.ndarray, np.ndarray]:
+        """Each reply's total empathy after and before its rewrite."""
         scores = scorer.score(list(zip(seekers, news, strict=True)) + list(zip(seekers, originals, strict=True)))
-        totals = np.array([s.total for s in scores], dtype=float)
-        return totals[: len(news)] - totals[len(news) :]
+        both = np.array([s.total for s in scores])
+        return both[: len(news)], both[len(news) :]
 
-    judged = changes(judge)
+    judged = totals(judge)
 
     log_probs = base_lm.mean_log_probs([""] * len(news), news)
     edited = [(r.edit, sentences, seeker) for r, (seeker, sentences) in zip(rewrites, items, strict=True) if r.edit]
@@ -173,9 +179,9 @@ def metrics(
     specificity = embedder.similarity(new_sentences, [seeker for _, _, seeker in edited]) if edited else []
     coherence = embedder.similarity(new_sentences, [_rest(e, s) for e, s, _ in edited]) if edited else []
     return {
-        "empathy_change": float(judged.mean()),
-        "empathy_change_ci95": list(bootstrap_interval(judged, judged, lambda d, _: float(np.mean(d)))),
-        "empathy_change_reward_classifier": float(changes(reward_classifier).mean()),
+        "empathy_change": mean_change(*judged),
+        "empathy_change_ci95": list(bootstrap_interval(*judged, mean_change)),
+        "empathy_change_reward_classifier": mean_change(*totals(reward_classifier)),
         "perplexity": float(math.exp(-np.mean(log_probs))),
         "specificity": float(np.mean(specificity)) if specificity else 0.0,
         "distinct_1": distinct_n(new_sentences, 1),
