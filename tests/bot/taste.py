@@ -40,11 +40,14 @@ def takes_up_detail(seeker: str, response: str, sentence: str) -> bool:
     return bool(details(seeker, response) & {w[:STEM] for w in _words(sentence)})
 
 
-# How the simulated supporter rewrites a generic suggestion: in their own words, naming a detail.
+# How the simulated supporter rewrites a generic suggestion: in their own words, naming a detail, with
+# feeling and a question, as a kind supporter would. The judge counts what these add (+2.3 to +3.1 on 60
+# low-empathy dev replies); the quoted statements used before ('You mentioned "dog", and that sounds
+# really hard.') added nothing, so a round that learned them lost empathy and was rightly held back.
 OWN_WORDS = (
-    'You mentioned "{detail}", and that sounds really hard.',
-    'What you wrote about "{detail}" sounds so painful.',
-    'It must be so hard dealing with "{detail}" on top of everything.',
+    "I am so sorry you are dealing with {detail}, how are you feeling about it?",
+    "I am sorry, the {detail} sounds so hard, how are you feeling now?",
+    "I am so sorry to hear about the {detail}, how are you coping?",
 )
 
 
@@ -52,7 +55,7 @@ def naming_a_detail(seeker: str, response: str) -> str | None:
     """The sentence the supporter writes instead of a generic suggestion; None when the post has no detail.
 
     >>> naming_a_detail("My dog died last night.", "Get another one.")
-    'It must be so hard dealing with "dog" on top of everything.'
+    'I am so sorry to hear about the dog, how are you coping?'
 
     Each of their sentences is one the product could show; retraining on one it never shows (the voice
     check keeps out sentences about the supporter, such as "... really stayed with me") could not be seen:
