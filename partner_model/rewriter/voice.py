@@ -9,8 +9,9 @@ suggestion puts words in a real person's mouth: what they went through is theirs
 sentences are not suggested. Supportive first-person phrases ("I'm sorry", "I hope", "I'm here",
 "talk to me", "thanks for sharing this with me") are the supporter's stance towards the seeker and do
 not count as their story. Any other "me" makes the supporter the topic, and so do questions about what
-the seeker did or feels towards them ("Have you tried to talk to me?", "Are you angry at me?"): the
-seeker came with their own trouble, not to account for a relationship the rewriter invented.
+the seeker did, feels or knows of them ("Have you tried to talk to me?", "How did you know I was looking
+for you?") or asks of "us": the seeker came with their own trouble, not to account for a relationship the
+rewriter invented.
 
 The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
 rewriter generated on dev posts) measures the check both ways.
@@ -59,6 +60,13 @@ PAST_CONTACT = re.compile(
     r"|writ|wrote|told|spoke|spoken|reach|vent|open)\w*\s+(?:\w+\s+)?(?:to\s+|with\s+)?me\b",
     re.IGNORECASE,
 )
+# Asking what the seeker knows or noticed of the writer's past ("How did you know I was looking for you?"),
+# looked for before stance is removed too: "looking for you" alone would be an offer.
+NOTICED_THE_WRITER = re.compile(
+    r"\b(?:did|do|have)\s+you\s+(?:know|find\s+out|notic|remember|realis|realiz|see|hear)\w*\s+(?:that\s+)?"
+    r"i(?:'d|'ve|\s+(?:was|had|have|did|went|used|felt|got|stopped|left|lost|tried))\b",
+    re.IGNORECASE,
+)
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
 # A tie of first- and second-person words is the writer's story when one of the first-person words is a
 # possessive: "How did you know she would stop responding to my messages?" asks about the supporter's life.
@@ -69,12 +77,16 @@ ABOUT_THE_WRITER = re.compile(
     "|".join(
         (
             r"\bhelp\s+me\b(?!\s+(?:understand|see))",
-            r"\b(?:about|for)\s+me\b",
+            r"\b(?:about|for)\s+(?:me|us)\b(?!\s+to\b)",  # "for us to understand" asks to hear the seeker
+            r"\bwhat\s+i\s+(?:told|said|wrote|sent|asked)\b",
             r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also|already)\s+)*"
             r"(?:feeling|struggling|depressed|anxious|lonely|exhausted|tired|sad|miserable|scared)\b",
             r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
             r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible)\b(?!\s+for\s+you)",
             r"\bi(?:'m|\s+am)\s+(?:(?:also|still|just)\s+)?going\s+through\b",
+            r"\bif\s+i\s+(?:told|said\s+to)\s+you\b",
+            r"\bi\s+(?:(?:also|still)\s+)?(?:have|had|'ve\s+had|suffer\s+from|was\s+diagnosed\s+with)\s+(?:depression|anxiety"
+            r"|ptsd|bipolar|adhd|ocd|insomnia|cancer|an?\s+(?:eating|anxiety|panic)\s+disorder)\b",
             r"\bi\s+need\s+(?:to\s+talk|someone|help|a\s+friend)\b",
             r"\b(?:been|be)\s+with\s+me\b",
             r"\bme\s+(?:too|as\s+well)\b",
@@ -107,7 +119,7 @@ def tells_the_writers_story(sentence: str) -> bool:
     without_stance = STANCE.sub(" ", text)
     if ABOUT_THE_WRITER.search(without_stance):
         return True
-    if PAST_CONTACT.search(text):
+    if PAST_CONTACT.search(text) or NOTICED_THE_WRITER.search(text):
         return True
     first = [word.lower() for word in FIRST_PERSON.findall(without_stance)]
     if "me" in first:  # a "me" that is not an offer to listen makes the supporter the topic

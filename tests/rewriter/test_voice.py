@@ -25,6 +25,10 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "Have you tried to talk to me?",  # from the demo: asks about the two of them, not an offer
         "Do you have any idea why you think I'm comparing you to me?",  # from the demo
         "Are you angry at me?",
+        "How did you know I had any sympathy for you?",  # the shipped adapter's, on dev: one 'I', two 'you'
+        "How did you know I was looking for you?",  # the shipped adapter's: 'looking for you' alone is an offer
+        "Are you still here for us?",  # the shipped adapter's: asks the seeker to be there for the writer
+        "How do you feel if I told you I have depression?",  # the shipped adapter's, on dev: a tie of 'I' and 'you'
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -42,6 +46,8 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "Did you know you can always talk to me?",
         "Thanks for sharing this with me.",
         "It means a lot that you opened up to me.",
+        "Please let us know how it goes.",
+        "How did you know you were ready to talk about it?",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
