@@ -195,6 +195,15 @@ def train_rewriter(
         ),
     ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
+    compound_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="warm start: share of exploring questions that also give a target led by another responder's "
+            "emotional reaction ('Sorry to hear that, have you talked to anyone?').",
+        ),
+    ] = recipe.WARMSTART_COMPOUND_SHARE,
     lr: Annotated[float, typer.Option(help="rl: learning rate of the LoRA adapter.")] = recipe.RL_LEARNING_RATE,
     kl: Annotated[
         float,
@@ -278,7 +287,7 @@ def train_rewriter(
                     if not err.is_terminal and step % LOG_EVERY_STEPS == 0:
                         err.print(f"warm start step {step}/{total} loss {loss:.3f}", highlight=False)
 
-                ws = WarmStartConfig(examples=examples, max_steps=max_steps, seed=seed)
+                ws = WarmStartConfig(examples=examples, max_steps=max_steps, seed=seed, compound_share=compound_share)
                 result = run_warmstart(lm, train, out, command, PolicyConfig(), ws, on_ws_step)
                 err.print(f"warm start done: {result['examples_used']} examples; last 20 steps {result['last20']}")
             else:

@@ -37,7 +37,7 @@ def run_warmstart(
     config: WarmStartConfig,
     on_step: StepCallback | None = None,
 ) -> dict[str, Any]:
-    built = build_examples(read_epitome_csv(train_csv), seed=config.seed)
+    built = build_examples(read_epitome_csv(train_csv), seed=config.seed, compound_share=config.compound_share)
     built_counts = counts(built)
     policy, info = train_warmstart(lm_dir, built, policy_config, config, on_step)
     save(policy, out_dir)

@@ -17,7 +17,7 @@ from partner_model.rewriter.batching import Sequence, right_padded, sentence_log
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.policy import PolicyConfig, RewriterPolicy, best_device, build
 from partner_model.rewriter.prompt import encode_continuation, encode_prompt
-from partner_model.rewriter.recipe import WARMSTART_EXAMPLES
+from partner_model.rewriter.recipe import WARMSTART_COMPOUND_SHARE, WARMSTART_EXAMPLES
 from partner_model.rewriter.warmstart_data import WarmStartExample
 
 
@@ -33,6 +33,7 @@ class WarmStartConfig:
     # Share of the sample reserved for sentences carrying emotional reactions or explorations, which
     # the data has far fewer of than interpretations (self-disclosure) but which suit short edits.
     er_ex_share: float = 0.8
+    compound_share: float = WARMSTART_COMPOUND_SHARE  # of questions given a reaction-led twin (warmstart_data.py)
     max_prompt_tokens: int = 256  # longer examples are skipped: they cost the most and edit the least
     seed: int = 7
     max_steps: int | None = None

@@ -3,6 +3,10 @@
 Insert examples: remove one sentence that carries an annotated rationale; the policy learns to
 put it back (position and text). Replace examples: swap such a sentence for a sentence without
 empathy (from a response annotated 0 on every mechanism); the policy learns to replace it back.
+Compound examples: an exploring question led by another responder's emotional reaction ("Hang in
+there, have you talked to anyone?"). The judge credits such a sentence with both mechanisms (about +3
+on low-empathy dev replies, against +1.6 for the bare questions RL settles on), yet only 8 of 3,866
+targets carry both, so RL from a warm start without them never samples the form.
 """
 
 from __future__ import annotations
@@ -15,12 +19,61 @@ from partner_model.empathy import MECHANISMS
 from partner_model.empathy.data import EpitomeExample
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.voice import tells_the_writers_story
+from partner_model.safety import sentence_problems
 from partner_model.text import sentence_spans
 
 # A sentence counts as empathic when annotated rationales cover at least this share of it.
 RATIONALE_COVERAGE = 0.5
 # Sentences outside these word counts make poor targets (fragments, or whole paragraphs).
 MIN_WORDS, MAX_WORDS = 3, 30
+# Emotional reactions that lead compound targets: short rationale spans ("I'm so sorry you feel this way")
+# of responses annotated with strong reactions; the level-1 spans are as often "Hope this helps" or "Yes right".
+REACTION_WORDS = (2, 8)
+STRONG = 2
+# Words too common to tie a reaction to its own post; any other word of the post in a reaction ("sorry
+# about your dog") makes it specific to that post, so it does not lead another post's question.
+COMMON_WORDS = frozenset(
+    [
+        "about",
+        "been",
+        "can't",
+        "could",
+        "does",
+        "doesn't",
+        "don't",
+        "feel",
+        "feeling",
+        "feels",
+        "going",
+        "have",
+        "i'm",
+        "it's",
+        "just",
+        "know",
+        "like",
+        "life",
+        "more",
+        "much",
+        "people",
+        "really",
+        "some",
+        "that",
+        "them",
+        "there",
+        "they",
+        "things",
+        "this",
+        "time",
+        "want",
+        "what",
+        "when",
+        "will",
+        "with",
+        "would",
+        "you're",
+        "your",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -66,14 +119,70 @@ def neutral_sentences(examples: list[EpitomeExample]) -> list[str]:
     return [s for s in pool if _usable(s)]
 
 
-def build_examples(examples: list[EpitomeExample], seed: int = 0) -> list[WarmStartExample]:
+def _words(text: str) -> set[str]:
+    return {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+
+
+def generic_reactions(examples: list[EpitomeExample]) -> list[str]:
+    """Strong emotional-reaction rationale spans that could answer any post: short, not questions, naming none
+    of their own post's words beyond COMMON_WORDS and telling no story of the responder's. Distinct, in
+    the data's order."""
+    found: dict[str, str] = {}
+    for example in examples:
+        if example.levels["ER"] < STRONG:
+            continue
+        post = {w for w in _words(example.seeker) if len(w) > 2} - COMMON_WORDS
+        for start, end in example.rationales.get("ER", []):
+            reaction = example.response[start:end].strip(" \t\n.,;:!-")
+            low, high = REACTION_WORDS
+            if not low <= len(reaction.split()) <= high or "?" in reaction or _words(reaction) & post:
+                continue
+            if tells_the_writers_story(reaction):
+                continue
+            found.setdefault(reaction.lower(), reaction)
+    return list(found.values())
+
+
+def compound(reaction: str, question: str) -> str:
+    """One sentence: the reaction, then the question.
+
+    >>> compound("Hang in there", "Have you talked to anyone?")
+    'Hang in there, have you talked to anyone?'
+    >>> compound("so sorry", "I wonder, what happened?")
+    'So sorry, I wonder, what happened?'
+    """
+    keep_capital = question.startswith(("I ", "I'"))
+    return f"{reaction[0].upper()}{reaction[1:]}, {question if keep_capital else question[0].lower() + question[1:]}"
+
+
+def _compound_twin(example: WarmStartExample, reactions: list[str], rng: random.Random) -> WarmStartExample | None:
+    """The example with its exploring question led by a reaction, when it is such a question without one."""
+    sentence = example.edit.sentence.strip()
+    if "EX" not in example.mechanisms or "ER" in example.mechanisms or not sentence.endswith("?") or not reactions:
+        return None
+    joined = compound(rng.choice(reactions), sentence)
+    # The sentence filter of the product, its length bounded by MAX_WORDS here rather than characters.
+    if not _usable(joined) or sentence_problems(joined, max_chars=len(joined)):
+        return None
+    mechanisms = tuple(m for m in MECHANISMS if m in {"ER", *example.mechanisms})
+    return WarmStartExample(
+        example.seeker, example.sentences, Edit(example.edit.kind, example.edit.position, joined), mechanisms
+    )
+
+
+def build_examples(
+    examples: list[EpitomeExample], seed: int = 0, compound_share: float = 0.0
+) -> list[WarmStartExample]:
     """Insert and replace examples; each empathic sentence yields one of each (replace needs a stand-in).
+    With compound_share > 0, that share of the exploring questions without a reaction also yields a
+    compound twin (a reaction drawn from generic_reactions put before the question).
 
     Sentences telling the responder's own story, which EPITOME counts as interpretations, are no
     targets: the product never suggests them (voice.py).
     """
     rng = random.Random(seed)
     stand_ins = neutral_sentences(examples)
+    reactions = generic_reactions(examples) if compound_share > 0 else []
     built: list[WarmStartExample] = []
     for example in examples:
         for index, sentences, mechanisms in empathic_sentences(example):
@@ -91,6 +200,8 @@ def build_examples(examples: list[EpitomeExample], seed: int = 0) -> list[WarmSt
                         example.seeker, swapped, Edit(EditKind.REPLACE, index, sentences[index]), mechanisms
                     )
                 )
+    twins = [_compound_twin(b, reactions, rng) for b in built if reactions and rng.random() < compound_share]
+    built += [twin for twin in twins if twin is not None]
     rng.shuffle(built)
     return built
 
@@ -100,6 +211,8 @@ def counts(built: list[WarmStartExample]) -> dict[str, int]:
     tally: Counter[str] = Counter()
     for example in built:
         tally[example.edit.kind.value] += 1
+        if {"ER", "EX"} <= set(example.mechanisms):
+            tally["carries_ER_and_EX"] += 1
         for mechanism in example.mechanisms:
             tally[f"carries_{mechanism}"] += 1
     tally["total"] = len(built)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from partner_model.empathy.data import EpitomeExample
 from partner_model.rewriter.edits import EditKind
-from partner_model.rewriter.warmstart_data import build_examples, counts
+from partner_model.rewriter.warmstart_data import build_examples, counts, generic_reactions
 
 # A reply with no empathy: the stand-in that replace examples need.
 NEUTRAL = EpitomeExample("My bike broke.", "Buy a new bike online today.", {"ER": 0, "IP": 0, "EX": 0}, {})
@@ -53,3 +53,53 @@ def test_a_rationale_sentence_telling_the_responders_own_story_is_no_target() ->
         {"ER": 0, "IP": 2, "EX": 0},
     )
     assert build_examples([own, NEUTRAL], seed=1) == []
+
+
+def _reaction(seeker: str, response: str) -> EpitomeExample:
+    """A reply whose whole text is a strong emotional reaction."""
+    return EpitomeExample(seeker, response, {"ER": 2, "IP": 0, "EX": 0}, {"ER": [(0, len(response))]})
+
+
+def test_an_exploring_question_gets_a_twin_led_by_another_responders_reaction() -> None:
+    question = _example(
+        "Exams are hard. Have you talked to your teacher about it? Try again next term.",
+        "Have you talked to your teacher about it?",
+        {"ER": 0, "IP": 0, "EX": 2},
+    )
+    generic = _reaction("My cat ran away.", "I'm so sorry you feel this way.")
+    specific = _reaction("My dog died last night.", "So sorry about your dog.")
+    built = build_examples([question, generic, specific, NEUTRAL], seed=1, compound_share=1.0)
+    twins = [b for b in built if b.mechanisms == ("ER", "EX")]
+    # One twin per question example (insert and replace), never led by the reaction naming its own post's dog.
+    assert sorted(t.edit.kind.value for t in twins) == ["insert", "replace"]
+    assert {t.edit.sentence for t in twins} == {
+        "I'm so sorry you feel this way, have you talked to your teacher about it?"
+    }
+    plain = {(b.edit.kind, b.edit.position): b for b in built if b.mechanisms == ("EX",)}
+    for twin in twins:
+        assert twin.sentences == plain[(twin.edit.kind, twin.edit.position)].sentences
+    assert counts(built)["carries_ER_and_EX"] == 2
+    assert not [
+        b for b in build_examples([question, generic, NEUTRAL], seed=1) if "ER" in b.mechanisms and "EX" in b.mechanisms
+    ]
+
+
+def test_statements_and_weak_reactions_give_no_twins() -> None:
+    statement = _example(
+        "Exams are hard. Tell me more about the exam. Try again next term.",
+        "Tell me more about the exam.",
+        {"ER": 0, "IP": 0, "EX": 2},
+    )
+    question = _example(
+        "Exams are hard. Have you talked to your teacher about it? Try again next term.",
+        "Have you talked to your teacher about it?",
+        {"ER": 0, "IP": 0, "EX": 2},
+    )
+    weak = EpitomeExample("My cat ran away.", "Hope this helps.", {"ER": 1, "IP": 0, "EX": 0}, {"ER": [(0, 16)]})
+    generic = _reaction("My cat ran away.", "I'm so sorry you feel this way.")
+    assert generic_reactions([weak, generic]) == ["I'm so sorry you feel this way"]
+    built = build_examples([statement, generic, NEUTRAL], seed=1, compound_share=1.0)
+    assert all(b.mechanisms != ("ER", "EX") for b in built)
+    assert build_examples([question, weak, NEUTRAL], seed=1, compound_share=1.0) == build_examples(
+        [question, weak, NEUTRAL], seed=1
+    )
