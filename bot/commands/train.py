@@ -200,8 +200,8 @@ def train_rewriter(
         typer.Option(
             min=0.0,
             max=1.0,
-            help="warm start: share of exploring questions that also give a target led by another responder's "
-            "emotional reaction ('Sorry to hear that, have you talked to anyone?').",
+            help="warm start: share of exploring questions led instead by another responder's sympathy "
+            "('Sorry to hear that, have you talked to anyone?').",
         ),
     ] = recipe.WARMSTART_COMPOUND_SHARE,
     lr: Annotated[float, typer.Option(help="rl: learning rate of the LoRA adapter.")] = recipe.RL_LEARNING_RATE,

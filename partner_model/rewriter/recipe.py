@@ -7,7 +7,7 @@ Measured on a 2-core CPU (session 13): warm start 22 min, RL 82 min, 104 min in 
 WARMSTART_EXAMPLES = 1400  # sampled from the built warm-start examples
 # 2,000 (session 21: 16.9 min) gave the best voice-clean warm start on dev, 0.938 against 0.838 for 1,400; RL
 # from it (600 steps at 5e-5) reached 1.475, adding the least of any run (rewriter model card).
-# Share of the exploring questions that also give a compound target led by an emotional reaction
+# Share of the exploring questions led instead by another responder's sympathy, a compound target
 # (warmstart_data.py; train rewriter --compound-share). Off in the recipe above, which was measured without it.
 WARMSTART_COMPOUND_SHARE = 0.0
 RL_STEPS = 280

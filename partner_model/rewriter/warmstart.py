@@ -33,7 +33,7 @@ class WarmStartConfig:
     # Share of the sample reserved for sentences carrying emotional reactions or explorations, which
     # the data has far fewer of than interpretations (self-disclosure) but which suit short edits.
     er_ex_share: float = 0.8
-    compound_share: float = WARMSTART_COMPOUND_SHARE  # of questions given a reaction-led twin (warmstart_data.py)
+    compound_share: float = WARMSTART_COMPOUND_SHARE  # of questions led by a reaction instead (warmstart_data.py)
     max_prompt_tokens: int = 256  # longer examples are skipped: they cost the most and edit the least
     seed: int = 7
     max_steps: int | None = None

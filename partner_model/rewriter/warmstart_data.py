@@ -3,10 +3,11 @@
 Insert examples: remove one sentence that carries an annotated rationale; the policy learns to
 put it back (position and text). Replace examples: swap such a sentence for a sentence without
 empathy (from a response annotated 0 on every mechanism); the policy learns to replace it back.
-Compound examples: an exploring question led by another responder's emotional reaction ("Hang in
-there, have you talked to anyone?"). The judge credits such a sentence with both mechanisms (about +3
-on low-empathy dev replies, against +1.6 for the bare questions RL settles on), yet only 8 of 3,866
-targets carry both, so RL from a warm start without them never samples the form.
+Compound examples: an exploring question led by another responder's emotional reaction ("I'm sorry
+you feel this way, have you talked to anyone?"). The judge credits such a sentence with both mechanisms
+(about +2.8 on low-empathy replies, against +1.6 for the bare questions RL settles on), yet only 8 of
+3,866 targets carry both, so RL from a warm start without them never samples the form; added beside the
+bare questions, they were sampled for 1-3% of RL's prompts (session 25), so they now take their place.
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ MIN_WORDS, MAX_WORDS = 3, 30
 # of responses annotated with strong reactions; the level-1 spans are as often "Hope this helps" or "Yes right".
 REACTION_WORDS = (2, 8)
 STRONG = 2
+# A leading reaction offers sympathy: strong reactions also include "Lucky you" or "Thats pretty awesome
+# dude", and both classifiers take ER off "That sounds really hard, how are you coping?" (-0.2) while
+# crediting "I am sorry to hear that, what happened?" (+1.5).
+SYMPATHY_WORDS = frozenset(["sorry", "pain", "hurting", "hugs"])
+# Every word of a reaction occurs at least this often in the responses, so typos ("that haopened") and
+# cut-off spans ("Sorry to hear tha") do not lead anything.
+MIN_WORD_USES = 2
+# Words by which a reaction says the responder shares the trouble ("sorry your post is just so relatable",
+# "sorry that you're also in this position"): the responder's story, which a suggestion never tells.
+SHARING_WORDS = frozenset(["also", "too", "same", "relatable"])
 # Words too common to tie a reaction to its own post; any other word of the post in a reaction ("sorry
 # about your dog") makes it specific to that post, so it does not lead another post's question.
 COMMON_WORDS = frozenset(
@@ -119,14 +130,20 @@ def neutral_sentences(examples: list[EpitomeExample]) -> list[str]:
     return [s for s in pool if _usable(s)]
 
 
+def _word_list(text: str) -> list[str]:
+    return [w.strip(".,!?;:'\"()").lower() for w in text.split()]
+
+
 def _words(text: str) -> set[str]:
-    return {w.strip(".,!?;:'\"()").lower() for w in text.split()}
+    return set(_word_list(text))
 
 
 def generic_reactions(examples: list[EpitomeExample]) -> list[str]:
-    """Strong emotional-reaction rationale spans that could answer any post: short, not questions, naming none
-    of their own post's words beyond COMMON_WORDS and telling no story of the responder's. Distinct, in
-    the data's order."""
+    """Strong emotional-reaction rationale spans of sympathy that could answer any post: one short clause,
+    not a question, naming none of their own post's words beyond COMMON_WORDS, spelt as other responses
+    spell their words, and neither sharing the trouble nor telling any story of the responder's. Distinct,
+    in the data's order."""
+    uses = Counter(word for example in examples for word in _word_list(example.response))
     found: dict[str, str] = {}
     for example in examples:
         if example.levels["ER"] < STRONG:
@@ -134,10 +151,13 @@ def generic_reactions(examples: list[EpitomeExample]) -> list[str]:
         post = {w for w in _words(example.seeker) if len(w) > 2} - COMMON_WORDS
         for start, end in example.rationales.get("ER", []):
             reaction = example.response[start:end].strip(" \t\n.,;:!-")
+            words = _word_list(reaction)
             low, high = REACTION_WORDS
-            if not low <= len(reaction.split()) <= high or "?" in reaction or _words(reaction) & post:
+            if not low <= len(words) <= high or not SYMPATHY_WORDS & set(words) or set(words) & (post | SHARING_WORDS):
                 continue
-            if tells_the_writers_story(reaction):
+            if any(mark in reaction for mark in ".?!:;/") or any(ch.isdigit() for ch in reaction):
+                continue
+            if min(uses[w] for w in words) < MIN_WORD_USES or tells_the_writers_story(reaction):
                 continue
             found.setdefault(reaction.lower(), reaction)
     return list(found.values())
@@ -174,8 +194,8 @@ def build_examples(
     examples: list[EpitomeExample], seed: int = 0, compound_share: float = 0.0
 ) -> list[WarmStartExample]:
     """Insert and replace examples; each empathic sentence yields one of each (replace needs a stand-in).
-    With compound_share > 0, that share of the exploring questions without a reaction also yields a
-    compound twin (a reaction drawn from generic_reactions put before the question).
+    With compound_share > 0, that share of the exploring questions without a reaction is led by a
+    reaction drawn from generic_reactions instead (its compound twin).
 
     Sentences telling the responder's own story, which EPITOME counts as interpretations, are no
     targets: the product never suggests them (voice.py).
@@ -200,8 +220,8 @@ def build_examples(
                         example.seeker, swapped, Edit(EditKind.REPLACE, index, sentences[index]), mechanisms
                     )
                 )
-    twins = [_compound_twin(b, reactions, rng) for b in built if reactions and rng.random() < compound_share]
-    built += [twin for twin in twins if twin is not None]
+    if reactions:
+        built = [_compound_twin(b, reactions, rng) or b if rng.random() < compound_share else b for b in built]
     rng.shuffle(built)
     return built
 

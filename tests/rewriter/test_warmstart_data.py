@@ -60,31 +60,33 @@ def _reaction(seeker: str, response: str) -> EpitomeExample:
     return EpitomeExample(seeker, response, {"ER": 2, "IP": 0, "EX": 0}, {"ER": [(0, len(response))]})
 
 
-def test_an_exploring_question_gets_a_twin_led_by_another_responders_reaction() -> None:
+def test_an_exploring_question_is_led_by_another_responders_sympathy_instead() -> None:
     question = _example(
         "Exams are hard. Have you talked to your teacher about it? Try again next term.",
         "Have you talked to your teacher about it?",
         {"ER": 0, "IP": 0, "EX": 2},
     )
-    generic = _reaction("My cat ran away.", "I'm so sorry you feel this way.")
+    # The same reaction in two replies: its words are spelt as other responses spell them.
+    generic = [_reaction(post, "I'm so sorry you feel this way.") for post in ("My cat ran away.", "I lost my job.")]
     specific = _reaction("My dog died last night.", "So sorry about your dog.")
-    built = build_examples([question, generic, specific, NEUTRAL], seed=1, compound_share=1.0)
-    twins = [b for b in built if b.mechanisms == ("ER", "EX")]
-    # One twin per question example (insert and replace), never led by the reaction naming its own post's dog.
-    assert sorted(t.edit.kind.value for t in twins) == ["insert", "replace"]
-    assert {t.edit.sentence for t in twins} == {
+    data = [question, *generic, specific, NEUTRAL]
+    built = build_examples(data, seed=1, compound_share=1.0)
+    bare = {(b.edit.kind, b.edit.position): b for b in build_examples(data, seed=1) if b.mechanisms == ("EX",)}
+    # Each question example (insert and replace) now leads with the reaction, never with the one naming its
+    # own post's dog, and the bare question is gone.
+    compounds = [b for b in built if b.mechanisms == ("ER", "EX")]
+    assert sorted(c.edit.kind.value for c in compounds) == ["insert", "replace"]
+    assert {c.edit.sentence for c in compounds} == {
         "I'm so sorry you feel this way, have you talked to your teacher about it?"
     }
-    plain = {(b.edit.kind, b.edit.position): b for b in built if b.mechanisms == ("EX",)}
-    for twin in twins:
-        assert twin.sentences == plain[(twin.edit.kind, twin.edit.position)].sentences
+    for c in compounds:
+        assert c.sentences == bare[(c.edit.kind, c.edit.position)].sentences
+    assert not [b for b in built if b.mechanisms == ("EX",)]
     assert counts(built)["carries_ER_and_EX"] == 2
-    assert not [
-        b for b in build_examples([question, generic, NEUTRAL], seed=1) if "ER" in b.mechanisms and "EX" in b.mechanisms
-    ]
+    assert "carries_ER_and_EX" not in counts(build_examples(data, seed=1))
 
 
-def test_statements_and_weak_reactions_give_no_twins() -> None:
+def test_statements_and_reactions_without_plain_sympathy_lead_nothing() -> None:
     statement = _example(
         "Exams are hard. Tell me more about the exam. Try again next term.",
         "Tell me more about the exam.",
@@ -96,10 +98,12 @@ def test_statements_and_weak_reactions_give_no_twins() -> None:
         {"ER": 0, "IP": 0, "EX": 2},
     )
     weak = EpitomeExample("My cat ran away.", "Hope this helps.", {"ER": 1, "IP": 0, "EX": 0}, {"ER": [(0, 16)]})
-    generic = _reaction("My cat ran away.", "I'm so sorry you feel this way.")
-    assert generic_reactions([weak, generic]) == ["I'm so sorry you feel this way"]
-    built = build_examples([statement, generic, NEUTRAL], seed=1, compound_share=1.0)
+    generic = [_reaction(post, "I'm so sorry you feel this way.") for post in ("My cat ran away.", "I lost my job.")]
+    cheer = _reaction("I got the job I wanted!", "Lucky you, so well done.")
+    typo = _reaction("My cat ran away.", "I'm so sorry that haopened.")
+    sharing = _reaction("I feel so alone.", "I'm so sorry, same here.")
+    assert generic_reactions([weak, *generic, cheer, typo, sharing]) == ["I'm so sorry you feel this way"]
+    built = build_examples([statement, *generic, NEUTRAL], seed=1, compound_share=1.0)
     assert all(b.mechanisms != ("ER", "EX") for b in built)
-    assert build_examples([question, weak, NEUTRAL], seed=1, compound_share=1.0) == build_examples(
-        [question, weak, NEUTRAL], seed=1
-    )
+    only_weak = [question, weak, cheer, typo, sharing, NEUTRAL]
+    assert build_examples(only_weak, seed=1, compound_share=1.0) == build_examples(only_weak, seed=1)
