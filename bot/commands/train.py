@@ -236,6 +236,16 @@ def train_rewriter(
         float,
         typer.Option(help="rl: share (0-1) that --opening leaves free; only what lies above it is charged."),
     ] = recipe.RL_OPENING_FLOOR,
+    guide_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="rl: share of sample groups whose last sample opens with another responder's sympathy "
+            "('I'm sorry you feel this way,'), the policy writing the rest; teaches the policy to join feeling "
+            "to a question (0: none).",
+        ),
+    ] = recipe.RL_GUIDE_SHARE,
     reward_classifier: Annotated[
         list[Path] | None,
         typer.Option(
@@ -301,6 +311,7 @@ def train_rewriter(
                     repeat_floor=repeat_floor,
                     opening_coef=opening,
                     opening_floor=opening_floor,
+                    guide_share=guide_share,
                     snapshot_every=snapshot_every,
                     seed=seed,
                     bf16=config.rewriter.train_bf16,

@@ -73,6 +73,27 @@ def generate(
 
 
 @torch.inference_mode()
+def generate_led(
+    policy: RewriterPolicy,
+    prompt: EncodedPrompt,
+    action: tuple[EditKind, int],
+    lead: str,
+    temperature: float,
+    top_p: float,
+    max_new_tokens: int,
+) -> Sampled:
+    """One sentence that starts with the given words, the policy writing the rest: RL's guided samples.
+    The lead's tokens count as the sentence's own, so the gradient pass credits the policy with them;
+    mean_log_prob covers only the tokens it drew."""
+    kind, position = action
+    prefix, lead_ids = encode_continuation(policy.tokenizer, kind, position, lead)
+    lead_ids = lead_ids[:-1]  # without the end token: the sentence goes on
+    ids, mask = _left_padded([prompt.input_ids + prefix + lead_ids], policy.end_id)
+    drawn = _decode(policy, ids, mask, None, temperature, top_p, max(1, max_new_tokens - len(lead_ids)))[0]
+    return _collect(policy, [prompt], [action], [prefix], [_Drawn(lead_ids + drawn.tokens, drawn.log_probs)])[0]
+
+
+@torch.inference_mode()
 def generate_grouped(
     policy: RewriterPolicy,
     prompts: list[EncodedPrompt],

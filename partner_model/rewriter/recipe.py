@@ -33,3 +33,6 @@ RL_REPEAT_FLOOR = 0.0
 RL_OPENING_COEF = 0.0
 RL_OPENING_FLOOR = 0.2
 RL_OPENING_WORDS = 3
+# Share of the RL groups whose last sample opens with a reaction of sympathy from train.csv, the policy writing
+# the rest (train rewriter --guide-share; rl.py). Off in the recipe above, which was measured without it.
+RL_GUIDE_SHARE = 0.0

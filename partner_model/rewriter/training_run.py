@@ -16,7 +16,7 @@ from partner_model.rewriter.evaluate import distinct_n
 from partner_model.rewriter.policy import PolicyConfig, best_device, load, save
 from partner_model.rewriter.rewards import RewardWeights
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
-from partner_model.rewriter.warmstart_data import build_examples, counts
+from partner_model.rewriter.warmstart_data import build_examples, counts, generic_reactions
 from partner_model.safety import crisis_signals
 from partner_model.text import split_sentences
 
@@ -91,7 +91,10 @@ def run_rl(
     start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
     policy = load(start_from, lm_dir, trainable=True, device=best_device())
     prompts = rl_prompts(train_csv)
-    info = rl.train_rl(policy, prompts, make_context(policy), config, out_dir, on_step, reference_dir=init_dir)
+    guides = tuple(generic_reactions(read_epitome_csv(train_csv))) if config.guide_share > 0 else ()
+    info = rl.train_rl(
+        policy, prompts, make_context(policy), config, out_dir, on_step, reference_dir=init_dir, guides=guides
+    )
     save(policy, out_dir)
     log = read_log(out_dir / rl.LOG_FILE)
     write_card(
@@ -107,7 +110,8 @@ def run_rl(
             f"of cosine similarity above {config.repeat_floor} with a sentence sampled for another post in the "
             f"last {config.repeat_window} steps; opening penalty {config.opening_coef} per unit of the share "
             f"above {config.opening_floor} of those sentences that open with the same {config.opening_words} "
-            "words; the per-step log is rl_log.jsonl.",
+            f"words; share of groups with a guided sample (led by a reaction of sympathy) {config.guide_share}; "
+            "the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL, repetition and opening penalties; the next "

@@ -163,6 +163,15 @@ def generic_reactions(examples: list[EpitomeExample]) -> list[str]:
     return list(found.values())
 
 
+def lead_in(reaction: str) -> str:
+    """A reaction as the opening of a longer sentence.
+
+    >>> lead_in("so sorry you feel this way")
+    'So sorry you feel this way,'
+    """
+    return f"{reaction[0].upper()}{reaction[1:]},"
+
+
 def compound(reaction: str, question: str) -> str:
     """One sentence: the reaction, then the question.
 
@@ -172,7 +181,7 @@ def compound(reaction: str, question: str) -> str:
     'So sorry, I wonder, what happened?'
     """
     keep_capital = question.startswith(("I ", "I'"))
-    return f"{reaction[0].upper()}{reaction[1:]}, {question if keep_capital else question[0].lower() + question[1:]}"
+    return f"{lead_in(reaction)} {question if keep_capital else question[0].lower() + question[1:]}"
 
 
 def _compound_twin(example: WarmStartExample, reactions: list[str], rng: random.Random) -> WarmStartExample | None:

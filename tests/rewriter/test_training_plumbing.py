@@ -16,10 +16,11 @@ from safetensors.torch import load_file
 from partner_model.precision import cpu_has_bf16
 from partner_model.rewriter import rl
 from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.generate import generate_led
 from partner_model.rewriter.inference import RewriteConfig, Rewriter
 from partner_model.rewriter.lm_scoring import BaseLMScorer
 from partner_model.rewriter.policy import HEAD_FILE, PolicyConfig, build, load, save
-from partner_model.rewriter.prompt import PromptConfig
+from partner_model.rewriter.prompt import PromptConfig, encode_prompt
 from partner_model.rewriter.rl import LOG_FILE, SNAPSHOT_DIR, STATE_FILE, RewardContext, RLConfig, RLPrompt, train_rl
 from partner_model.rewriter.warmstart import WarmStartConfig, train_warmstart
 from partner_model.rewriter.warmstart_data import WarmStartExample
@@ -125,6 +126,27 @@ def test_a_kl_penalty_without_a_warm_start_to_measure_against_is_an_error(
             config,
             tmp_path,
         )
+
+
+def test_a_guided_sample_opens_with_a_reaction_that_counts_as_the_policys_own_words(
+    tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
+) -> None:
+    guides = ("I'm so sorry you feel this way",)
+    prompts = [RLPrompt("I lost my job and I feel worthless.", ["Get another one."])]
+    config = RLConfig(steps=2, prompts_per_step=1, group_size=2, max_new_tokens=16, guide_share=1.0)
+    with pytest.raises(ValueError, match="guides"):
+        train_rl(build(tiny_lm_dir, TINY), prompts, reward_context, config, tmp_path / "unguided")
+    policy = build(tiny_lm_dir, TINY)
+    train_rl(policy, prompts, reward_context, config, tmp_path, guides=guides)
+    logged = [json.loads(line) for line in (tmp_path / LOG_FILE).read_text().splitlines()]
+    # Each group's last sample is the led one; the first is the policy's alone.
+    assert [row["guided"] for row in logged] == [1, 1]
+    assert all(row["sentences"][1].startswith("I'm so sorry you feel this way,") for row in logged)
+    assert not any(row["sentences"][0].startswith("I'm so sorry you feel this way,") for row in logged)
+    prompt = encode_prompt(policy.tokenizer, prompts[0].seeker, prompts[0].sentences, policy.config.prompt)
+    led = generate_led(policy, prompt, (EditKind.INSERT, 0), "I'm so sorry you feel this way,", 1.0, 0.9, 16)
+    # The gradient pass reads the sentence tokens: the lead is among them, right after the edit prefix.
+    assert policy.tokenizer.decode(led.sequence.sentence).startswith(" I'm so sorry you feel this way,")
 
 
 @pytest.mark.skipif(not cpu_has_bf16(), reason="this CPU has no bf16 instructions: RL stays float32")
