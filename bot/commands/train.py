@@ -185,13 +185,13 @@ def train_rewriter(
     ] = None,
     examples: Annotated[
         int,
-        typer.Option(help="warm start: examples sampled from the built set (default: about 22 min on 2 CPU cores)."),
+        typer.Option(help="warm start: examples sampled from the built set (default: about 19 min on 2 CPU cores)."),
     ] = recipe.WARMSTART_EXAMPLES,
     steps: Annotated[
         int,
         typer.Option(
             help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: 80 min measured on "
-            "2 CPU cores in float32, steps in bf16 are about 1.2x faster)."
+            "2 CPU cores with bf16 instructions, about 1.2x longer in float32)."
         ),
     ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
@@ -265,8 +265,8 @@ def train_rewriter(
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
 
-    With the defaults both stages together take under two hours on a 2-core CPU (104 min measured);
-    CUDA is used when present. The shipped adapter took longer: its model card gives its recipe.
+    With the defaults both stages together take under two hours on a 2-core CPU (100 min measured); CUDA
+    is used when present. The shipped adapter came from an earlier, longer recipe: its model card has both.
     """
     import shlex
 
