@@ -16,12 +16,13 @@ repeat_floor, with the sentences recently sampled for other posts (repetition.py
 wherever it goes; and opening_coef times the share, above opening_floor, of those sentences that open with
 its first words: a stock form pays too, whatever words follow.
 Guided samples: with guide_share > 0, that share of the groups has its last sample start with a reaction
-of sympathy from the data ("I'm sorry you feel this way,"), the policy writing the rest. RL alone never
-finds the sentence that joins feeling to a question, which the judge credits most (about +2.8 against
-+1.6 for a bare question): from a warm start with such targets, 2-8% of its samples took that form and
-RL did not raise the share (session 26). The lead's tokens count as the policy's own in the gradient
-pass, so a led sample that beats its group teaches the policy to open that way itself (off-policy, as
-demonstrations mixed into RL are).
+of sympathy from the data ("I'm sorry you feel this way,"), the policy writing the rest. The sentence that
+joins feeling to a question is the one the judge credits most (about +2.8 against +1.6 for a bare
+question), but RL finds it late and then narrowly: from a warm start with such targets, 3-8% of the samples
+took that form for 240 steps and 92% of the last 80, nearly all opening "Sorry to hear from you," (session
+26). Led samples show it from the first step with the data's varied reactions. Their lead's tokens count as
+the policy's own in the gradient pass, so a led sample that beats its group teaches the policy to open that
+way itself (off-policy, as demonstrations mixed into RL are).
 Checkpoints carry the adapter, head, optimiser, random state and step, so a run resumes where it stopped.
 On a CPU with bf16 instructions, sampling, the gradient pass and the reward's likelihoods run in bfloat16
 autocast (config.bf16, precision.py); with every reply's samples drawn in one batch, a step of 2 replies x 4
