@@ -260,22 +260,29 @@ def train_rl(
         # Every reply's group in one batch: decoding costs about the same per token for 4 rows or 8.
         distributions = action_distributions(policy, encoded)
         action_groups = [sample_actions([probs] * config.group_size, generator) for probs in distributions]
+        led = {g for g in range(len(chosen)) if config.guide_share > 0 and rng.random() < config.guide_share}
         with bf16_autocast(policy.device, config.bf16):
-            sampled = generate_grouped(
-                policy, encoded, action_groups, config.temperature, config.top_p, config.max_new_tokens
-            )
-            led = [g for g in range(len(chosen)) if config.guide_share > 0 and rng.random() < config.guide_share]
-            for g in led:
-                last = (g + 1) * config.group_size - 1
-                sampled[last] = generate_led(
+            # A led group's last sample is drawn on its own after its lead, the others in one batch.
+            free = iter(
+                generate_grouped(
                     policy,
-                    encoded[g],
-                    action_groups[g][-1],
-                    lead_in(rng.choice(guides)),
+                    encoded,
+                    [group[:-1] if g in led else group for g, group in enumerate(action_groups)],
                     config.temperature,
                     config.top_p,
                     config.max_new_tokens,
                 )
+            )
+            sampled = []
+            for g, group in enumerate(action_groups):
+                sampled += [next(free) for _ in group[: -1 if g in led else None]]
+                if g in led:
+                    lead = lead_in(rng.choice(guides))
+                    sampled.append(
+                        generate_led(
+                            policy, encoded[g], group[-1], lead, config.temperature, config.top_p, config.max_new_tokens
+                        )
+                    )
         batch = [prompt for prompt in chosen for _ in range(config.group_size)]
         actions = [action for group in action_groups for action in group]
         edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from partner_model.cards import file_digest, write_card
-from partner_model.empathy.data import read_epitome_csv
+from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.train import StepCallback
 from partner_model.rewriter import rl
 from partner_model.rewriter.evaluate import distinct_n
@@ -62,11 +62,11 @@ def run_warmstart(
     return {"built_counts": built_counts, "examples_used": info["examples_used"], "last20": summary}
 
 
-def rl_prompts(train_csv: Path) -> list[rl.RLPrompt]:
+def rl_prompts(examples: list[EpitomeExample]) -> list[rl.RLPrompt]:
     """Low-empathy replies to edit. Seeker posts with crisis signals are left out: the product never
     rewrites replies to them (moderators are alerted instead), so the policy need not learn them."""
     prompts = []
-    for example in read_epitome_csv(train_csv):
+    for example in examples:
         sentences = split_sentences(example.response)
         if crisis_signals(example.seeker):
             continue
@@ -90,8 +90,9 @@ def run_rl(
     """RL from the warm start in init_dir, or resumed from out_dir's checkpoint when it has one."""
     start_from = out_dir if (out_dir / rl.STATE_FILE).is_file() else init_dir
     policy = load(start_from, lm_dir, trainable=True, device=best_device())
-    prompts = rl_prompts(train_csv)
-    guides = tuple(generic_reactions(read_epitome_csv(train_csv))) if config.guide_share > 0 else ()
+    examples = read_epitome_csv(train_csv)
+    prompts = rl_prompts(examples)
+    guides = tuple(generic_reactions(examples)) if config.guide_share > 0 else ()
     info = rl.train_rl(
         policy, prompts, make_context(policy), config, out_dir, on_step, reference_dir=init_dir, guides=guides
     )

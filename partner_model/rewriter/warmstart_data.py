@@ -152,8 +152,9 @@ def generic_reactions(examples: list[EpitomeExample]) -> list[str]:
         for start, end in example.rationales.get("ER", []):
             reaction = example.response[start:end].strip(" \t\n.,;:!-")
             words = _word_list(reaction)
+            vocabulary = set(words)
             low, high = REACTION_WORDS
-            if not low <= len(words) <= high or not SYMPATHY_WORDS & set(words) or set(words) & (post | SHARING_WORDS):
+            if not low <= len(words) <= high or not SYMPATHY_WORDS & vocabulary or vocabulary & (post | SHARING_WORDS):
                 continue
             if any(mark in reaction for mark in ".?!:;/") or any(ch.isdigit() for ch in reaction):
                 continue
@@ -230,7 +231,7 @@ def build_examples(
                     )
                 )
     if reactions:
-        built = [_compound_twin(b, reactions, rng) or b if rng.random() < compound_share else b for b in built]
+        built = [(_compound_twin(b, reactions, rng) or b) if rng.random() < compound_share else b for b in built]
     rng.shuffle(built)
     return built
 
