@@ -173,7 +173,7 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
             for rows in groups:
                 prompt = torch.tensor([rows[0].prompt.input_ids], device=policy.device)
                 cache = DynamicCache()
-                policy.causal_lm.model(input_ids=prompt, past_key_values=cache, use_cache=True)
+                policy.causal_lm.model(input_ids=prompt, cache=cache, use_cache=True)
                 cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
                 tails = [r.prefix + r.sentence for r in rows]
                 width = max(len(t) for t in tails)
@@ -186,7 +186,7 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
                 hidden = policy.causal_lm.model(
                     input_ids=ids.to(policy.device),
                     attention_mask=mask.to(policy.device),
-                    past_key_values=cache,
+                    cache=cache,
                     use_cache=True,
                 ).last_hidden_state
                 totals.append(sentence_log_probs(hidden, rows, policy.token_logits, offset=prompt.shape[1])[0])
