@@ -129,10 +129,12 @@ HARMFUL = {
 # must never put it in their mouth (an RL sample in session 18: "What's wrong with you?").
 # Said to the seeker, not denied: "I don't think you're overreacting" is kind, so the last three need a start of
 # sentence or an urging word before them. "Sorry to hear from you" is sorry the seeker wrote at all (a RL run of
-# session 26 opened 132 of 189 dev suggestions with it).
+# session 26 opened 132 of 189 dev suggestions with it). "Feeling sorry for yourself" calls the seeker's pain
+# self-pity (sampled in session 28's RL run: "Sorry you are really feeling sorry for yourself!").
 DISMISSIVE = _patterns(
     r"\bwhat(?:'?s|\s+is)\s+(?:(?:really|even|actually)\s+)?wrong\s+with\s+you\b",
     r"\bsorry\s+to\s+hear\s+from\s+you\b",
+    r"\b(?:feel(?:ing|s)?|felt)\s+(?:so\s+)?sorry\s+for\s+yourself\b|\bself-pity\b",
     r"\b(?:man|toughen)\s+up\b",
     r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)get\s+over\s+it\b",
     r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)stop\s+(?:complaining|whining|being\s+(?:so\s+)?"
