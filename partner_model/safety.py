@@ -147,9 +147,10 @@ LINK = re.compile(
     r"https?://|\bwww\.|discord\.gg|\b[\w-]+\.(?:com|net|org|io|gg|co|ly|me|app|xyz|info)\b|[\w.+-]+@[\w-]+\.\w+",
     re.IGNORECASE,
 )
+# HTML entities come from the training data's scraped text ("&lt;3"); Discord would show them as written.
 MARKUP = re.compile(
-    r"`|<\|im_|\b(?:insert|replace)\s*\[\d+\]|^\s*\[\d+\]|\bsystem\s+prompt\b|\bignore\s+(?:all\s+)?"
-    r"previous\s+instructions\b",
+    r"`|&(?:lt|gt|amp|quot|apos|#\d+);|<\|im_|\b(?:insert|replace)\s*\[\d+\]|^\s*\[\d+\]|\bsystem\s+prompt\b"
+    r"|\bignore\s+(?:all\s+)?previous\s+instructions\b",
     re.IGNORECASE,
 )
 LETTER = re.compile(r"[A-Za-z]")
