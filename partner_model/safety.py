@@ -38,6 +38,9 @@ CRISIS = {
         r"\btak(?:e|ing)\s+my\s+(?:own\s+)?life\b",
         r"\b(?:want|wanna|going|ready|plan(?:ning)?)\s+(?:to\s+)?die\b",
         r"\b(?:tr(?:y|ied|ies|ying)|attempt(?:s|ed|ing)?)\s+to\s+die\b",
+        # A dev post the gate let through in session 28: "I feel like dying today. I just want it all to end".
+        r"\bfeel(?:s|ing)?\s+like\s+dying\b",
+        r"\bwant\s+(?:it\s+all|everything|my\s+life)\s+to\s+(?:end|be\s+over)\b",
         r"\bwish\s+i\s+(?:was|were|could\s+be|could\s+just)\s+(?:dead|die)\b",
         r"\bwish\s+i\s+could\s+(?:just\s+)?die\b",
         # A wish for death told as something to look forward to (the bare "until the day I die" is an idiom).
@@ -126,13 +129,15 @@ HARMFUL = {
 }
 
 # Suggestions only: a supporter's own reply that says this is blunt, not a moderation matter, but the rewriter
-# must never put it in their mouth (an RL sample in session 18: "What's wrong with you?").
+# must never put it in their mouth (an RL sample in session 18: "What's wrong with you?"; in session 28: "what is
+# your problem?", "what's with you?").
 # Said to the seeker, not denied: "I don't think you're overreacting" is kind, so the last three need a start of
 # sentence or an urging word before them. "Sorry to hear from you" is sorry the seeker wrote at all (a RL run of
 # session 26 opened 132 of 189 dev suggestions with it). "Feeling sorry for yourself" calls the seeker's pain
 # self-pity (sampled in session 28's RL run: "Sorry you are really feeling sorry for yourself!").
 DISMISSIVE = _patterns(
     r"\bwhat(?:'?s|\s+is)\s+(?:(?:really|even|actually)\s+)?wrong\s+with\s+you\b",
+    r"\bwhat(?:'?s|\s+is)\s+(?:your\s+problem|with\s+you)\b",
     r"\bsorry\s+to\s+hear\s+from\s+you\b",
     r"\b(?:feel(?:ing|s)?|felt)\s+(?:so\s+)?sorry\s+for\s+yourself\b|\bself-pity\b",
     r"\b(?:man|toughen)\s+up\b",
