@@ -190,8 +190,8 @@ def train_rewriter(
     steps: Annotated[
         int,
         typer.Option(
-            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: 107 min measured on "
-            "a 2-core CPU at 18 s a step with bf16 instructions, 60 min at 10 s, about 1.2x longer in float32)."
+            help="rl: policy-gradient steps (resumes from --out if it has a checkpoint; default: 80 min measured on "
+            "2 CPU cores with bf16 instructions, about 1.2x longer in float32)."
         ),
     ] = recipe.RL_STEPS,
     max_steps: Annotated[int | None, typer.Option(help="warm start: cap on optimiser steps (smoke runs).")] = None,
@@ -265,8 +265,8 @@ def train_rewriter(
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
 
-    With the defaults both stages together took 126 min on slow 2-core CPUs (measured), about 85 min where an
-    RL step takes 10 s; CUDA is used when present. The shipped adapter was trained with them: its model card says how.
+    With the defaults both stages together take under two hours on a 2-core CPU (100 min measured); CUDA
+    is used when present. The shipped adapter came from an earlier, longer recipe: its model card has both.
     """
     import shlex
 

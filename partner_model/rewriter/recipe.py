@@ -1,9 +1,9 @@
 """The rewriter's two-hour training recipe, in one place for the training code and the CLI's defaults
 (this module imports nothing, so the CLI can show them without loading torch).
 
-The shipped adapter (session 28): warm start 19.4 min on session 26's 2-core AVX-512 CPU (10 s an RL step
-there), RL 107 min on session 28's slower 2-core CPU (18 s a step), 126 min in all across the two machines:
-over the two hours there, about 85 min on the faster one. 2.577 on the judge (dev, 189 replies).
+Measured on a 2-core AVX-512 CPU (session 26): warm start 19.4 min, RL 80.3 min, 99.7 min in all with
+loading. It reached 2.847 on the judge (dev, 189 replies) but opens most suggestions "Sorry to hear from
+you, ..."; the shipped adapter came from an earlier, longer recipe (its model card has both).
 """
 
 # Sampled from the built warm-start examples: 2,000 (session 21: 16.9 min) gave a better warm start on dev
@@ -13,9 +13,7 @@ WARMSTART_EXAMPLES = 2000
 # (warmstart_data.py; train rewriter --compound-share). With all of them led, RL's samples joined feeling to a
 # question for 3% of the first 80 steps and 92% of the last 80 (session 26).
 WARMSTART_COMPOUND_SHARE = 1.0
-# Session 26 ran 480 steps (80 min at 10 s a step); session 28's shipped run was stopped at 360, where the
-# judge gave 2.577 on dev.
-RL_STEPS = 360
+RL_STEPS = 480
 # Twice the 5e-5 of session 12's adapter, which took 570 steps over two runs.
 RL_LEARNING_RATE = 1e-4
 # Reward lost per nat of log(policy / warm start) of a sampled sentence (train rewriter --kl). Off: at 0.1 it
@@ -29,13 +27,11 @@ RL_REPEAT_COEF = 10.0
 RL_REPEAT_FLOOR = 0.5
 # Reward lost per unit of the share above RL_OPENING_FLOOR of the sentences recently sampled for other posts
 # that open with the same RL_OPENING_WORDS words (train rewriter --opening, --opening-floor): a stock form
-# ("Do you have ...?") pays wherever it goes, in whatever words. At 5 above 0.2 alone (session 20, lr 2e-4) the
-# policy varied the third word ("Did you ..." opened 714 of 800 samples); with guided samples (session 28) one
-# opening, "Sorry to hear", took 37% of the last 40 steps' samples against 97% without either (session 26).
-RL_OPENING_COEF = 5.0
+# ("Do you have ...?") pays wherever it goes, in whatever words. Off in the recipe: at 5 above 0.2 (session 20,
+# lr 2e-4) the policy varied the third word: "Did you ..." opened 714 of 800 samples.
+RL_OPENING_COEF = 0.0
 RL_OPENING_FLOOR = 0.2
 RL_OPENING_WORDS = 3
 # Share of the RL groups whose last sample opens with a reaction of sympathy from train.csv, the policy writing
-# the rest (train rewriter --guide-share; rl.py). At 0.5 (session 28) the samples joining sympathy to a
-# question reached 28% by step 120, against 8% at step 240 without guides (session 26).
-RL_GUIDE_SHARE = 0.5
+# the rest (train rewriter --guide-share; rl.py). Off in the recipe, which was measured without it.
+RL_GUIDE_SHARE = 0.0
