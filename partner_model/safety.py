@@ -136,8 +136,7 @@ HARMFUL = {
 # session 26 opened 132 of 189 dev suggestions with it). "Feeling sorry for yourself" calls the seeker's pain
 # self-pity (sampled in session 28's RL run: "Sorry you are really feeling sorry for yourself!").
 DISMISSIVE = _patterns(
-    r"\bwhat(?:'?s|\s+is)\s+(?:(?:really|even|actually)\s+)?wrong\s+with\s+you\b",
-    r"\bwhat(?:'?s|\s+is)\s+(?:your\s+problem|with\s+you)\b",
+    r"\bwhat(?:'?s|\s+is)\s+(?:(?:(?:really|even|actually)\s+)?wrong\s+with\s+you|with\s+you|your\s+problem)\b",
     r"\bsorry\s+to\s+hear\s+from\s+you\b",
     r"\b(?:feel(?:ing|s)?|felt)\s+(?:so\s+)?sorry\s+for\s+yourself\b|\bself-pity\b",
     r"\b(?:man|toughen)\s+up\b",
