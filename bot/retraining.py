@@ -1,5 +1,6 @@
 """One feedback retraining round (`partner-bot retrain`, or the scheduled job): feedback since the
-active version -> weighted examples -> RWR fine-tuning of the active adapter -> the candidate and the
+active version -> weighted examples with the suggestions passed over beside them -> RWR (and, when
+configured, a preference term) fine-tuning the active adapter -> the candidate and the
 active version evaluated side by side -> promoted only when not worse, else left for a moderator."""
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any
         before, after = scorer.score([(row.seeker_text, row.response_text), (row.seeker_text, edit.apply(sentences))])
         gain = max(0, after.total - before.total)
         weight *= 1 + settings.retrain.empathy_bonus * gain / 6
-        examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight))
+        shown = tuple(Edit(EditKind(o.edit_kind), o.position, o.sentence) for o in row.passed_over)
+        examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight, shown))
     return examples, unsafe
 
 
@@ -172,7 +174,12 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     info = retrain(
         policy,
         examples,
-        FeedbackTrainConfig(epochs=settings.retrain.epochs, lr_lora=settings.retrain.learning_rate),
+        FeedbackTrainConfig(
+            epochs=settings.retrain.epochs,
+            lr_lora=settings.retrain.learning_rate,
+            preference_weight=settings.retrain.preference_weight,
+            preference_beta=settings.retrain.preference_beta,
+        ),
         on_step,
     )
     version = f"rewriter-{started:%Y%m%d-%H%M%S}"

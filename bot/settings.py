@@ -235,6 +235,10 @@ class RetrainSettings(BaseModel):
     edit_weight: float = Field(2.0, ge=0)  # the member's own edit of a suggestion: the strongest signal
     flag_weight: float = Field(0.0, ge=0)  # flagged suggestions teach nothing to imitate
     empathy_bonus: float = Field(0.5, ge=0)  # weight *= 1 + bonus * max(0, empathy gain of the edit) / 6
+    # Weight of the preference (DPO) term: the member's choice over each suggestion shown beside it and
+    # passed over; 0 (the default, until it is measured through whole rounds) retrains on likelihood alone.
+    preference_weight: float = Field(0.0, ge=0)
+    preference_beta: float = Field(0.1, gt=0)  # DPO's beta: how hard a preference pulls away from the parent
     epochs: int = Field(3, ge=1)
     learning_rate: float = Field(1e-4, gt=0)  # of the adapter; below the warm start's 3e-4: nudge, do not replace
     eval_data: Path | None = None  # EPITOME-format CSV for candidate vs active; None: the project's own samples

@@ -90,8 +90,18 @@ def block_sentence(session: Session, key: str, sentence: str, guild_id: int | No
 
 
 @dataclass(frozen=True)
+class ShownEdit:
+    """A suggestion the member saw beside the one they clicked."""
+
+    edit_kind: str
+    position: int
+    sentence: str
+
+
+@dataclass(frozen=True)
 class TrainingFeedback:
-    """One click usable for retraining: the conversation, the suggestion and what the member did."""
+    """One click usable for retraining: the conversation, the suggestion, what the member did, and the
+    reply's other suggestions, which they passed over (their choice among them is a preference)."""
 
     feedback_id: int
     action: str
@@ -101,6 +111,7 @@ class TrainingFeedback:
     position: int
     sentence: str
     edited_text: str | None
+    passed_over: tuple[ShownEdit, ...] = ()
 
 
 def training_feedback(session: Session, since: datetime | None) -> tuple[list[TrainingFeedback], dict[str, int]]:
@@ -117,6 +128,7 @@ def training_feedback(session: Session, since: datetime | None) -> tuple[list[Tr
     if since is not None:
         query = query.where(Feedback.created_at > since)
     rows, skipped = [], {"not_opted_in": 0, "texts_gone": 0}
+    usable = []
     for feedback, suggestion, reply, opted_in in session.execute(query):
         if not opted_in:
             skipped["not_opted_in"] += 1
@@ -124,6 +136,14 @@ def training_feedback(session: Session, since: datetime | None) -> tuple[list[Tr
         if reply.seeker_text is None or reply.response_text is None:
             skipped["texts_gone"] += 1
             continue
+        usable.append((feedback, suggestion, reply))
+    shown = _suggestions_of(session, {reply.id for _, _, reply in usable})
+    for feedback, suggestion, reply in usable:
+        others = tuple(
+            ShownEdit(s.edit_kind, s.position, s.sentence)
+            for s in shown.get(reply.id, [])
+            if s.id != suggestion.id or feedback.action == FeedbackAction.EDIT
+        )
         rows.append(
             TrainingFeedback(
                 feedback.id,
@@ -134,6 +154,16 @@ def training_feedback(session: Session, since: datetime | None) -> tuple[list[Tr
                 suggestion.position,
                 suggestion.sentence,
                 feedback.edited_text,
+                others,
             )
         )
     return rows, skipped
+
+
+def _suggestions_of(session: Session, reply_ids: set[int]) -> dict[int, list[Suggestion]]:
+    """Each reply's suggestions in the order they were shown."""
+    found: dict[int, list[Suggestion]] = {}
+    query = select(Suggestion).where(Suggestion.scored_reply_id.in_(reply_ids)).order_by(Suggestion.rank)
+    for row in session.scalars(query) if reply_ids else ():
+        found.setdefault(row.scored_reply_id, []).append(row)
+    return found

@@ -173,6 +173,7 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
         active = active_version(bot_engine, ModelKind.REWRITER)
         rewriter = load_rewriter(Path(active.path) if active else None)
         rates.append(_acceptance(rewriter, held_out))
+        print(f"round {round_index + 1}: {results[-1].status}, acceptance {rates[-1]:.3f}", flush=True)
     print("acceptance on held-out posts, before and after each round:", [round(r, 3) for r in rates])
     print("rounds:", [(r.status, r.reason) for r in results])
     assert all(r.status == "promoted" for r in results), results

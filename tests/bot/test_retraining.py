@@ -78,6 +78,38 @@ def test_an_edit_the_suggestion_filter_would_reject_is_never_imitated(
     assert [e.edit.sentence for e in examples] == ["That must feel lonely."] and unsafe == 2
 
 
+def test_the_suggestions_a_member_passed_over_come_with_their_choice(
+    bot_engine: Engine, bot_settings: Settings, shipped_scorer
+) -> None:
+    from bot.app import storage_defaults
+
+    reply_text = "Join a club. It helps."
+    shown = ["Weekends alone sound hard.", "Moving is a lot.", "Have you met anyone yet?"]
+    with Session(bot_engine) as session, session.begin():
+        update_guild(session, 1, storage_defaults(bot_settings), START, {"training_opt_in": True})
+        for i, (action, clicked) in enumerate([(FeedbackAction.ACCEPT, 1), (FeedbackAction.EDIT, 0)]):
+            reply, rows = reply_with_suggestions(
+                session,
+                [NewSuggestion(r, EditKind.INSERT, 0, s, f"{s} {reply_text}", {}) for r, s in enumerate(shown, 1)],
+                guild_id=1,
+                message_id=100 + i,
+                seeker_text="I moved to a new city and I feel so alone on weekends.",
+                response_text=reply_text,
+                created_at=START,
+            )
+            edited = f"That must feel lonely. {reply_text}" if action == FeedbackAction.EDIT else None
+            target = suggestion(session, rows[clicked].id)
+            record_feedback(session, target, reply.responder_id, action, START, "UTC", edited_text=edited)
+    with Session(bot_engine) as session:
+        accepted, edited = training_feedback(session, None)[0]
+    # Accepting the second suggestion passes over the other two; an edit passes over all three.
+    assert [o.sentence for o in accepted.passed_over] == [shown[0], shown[2]]
+    assert [o.sentence for o in edited.passed_over] == shown
+    examples, _ = build_examples([accepted, edited], bot_settings, shipped_scorer)
+    assert [e.edit.sentence for e in examples] == [shown[1], "That must feel lonely."]
+    assert [[p.sentence for p in e.passed_over] for e in examples] == [[shown[0], shown[2]], shown]
+
+
 def test_too_little_feedback_skips_the_round_with_a_reason(bot_engine: Engine, bot_settings: Settings) -> None:
     _feedback(bot_engine, bot_settings, guild=1, opted_in=True, action=FeedbackAction.ACCEPT, n=2)
     result = run_round(bot_settings, bot_engine, ManualClock(START), "test")

@@ -1,4 +1,5 @@
-"""Reward-weighted retraining on a tiny policy: weights matter, losses are logged, weights move."""
+"""Reward-weighted retraining on a tiny policy: weights matter, losses are logged, weights move, and the
+preference term lifts the taken suggestion over the one passed over beside it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from pathlib import Path
 import torch
 
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.feedback_training import FeedbackExample, FeedbackTrainConfig, edit_from_text, retrain
+from partner_model.rewriter.feedback_training import (
+    FeedbackExample,
+    FeedbackTrainConfig,
+    edit_from_text,
+    edit_log_likelihoods,
+    encode_examples,
+    retrain,
+)
 from partner_model.rewriter.policy import build
 from tests.rewriter.test_training_plumbing import TINY, _trainable
 
@@ -50,3 +58,32 @@ def test_edits_recovered_from_a_members_text() -> None:
     )
     assert edit_from_text(original, "That sounds lonely. It helps.") == Edit(EditKind.REPLACE, 0, "That sounds lonely.")
     assert edit_from_text(original, "Totally different. Words here. And more.") is None
+
+
+def _margin(policy, example: FeedbackExample) -> float:
+    """How much likelier the taken edit is than the passed-over one."""
+    [row] = encode_examples(policy, [example])
+    with torch.no_grad():
+        taken, passed = edit_log_likelihoods(policy, [row.chosen, *row.passed_over]).tolist()
+    return taken - passed
+
+
+def test_the_preference_term_lifts_the_taken_suggestion_over_the_one_passed_over(tiny_lm_dir: Path) -> None:
+    passed = Edit(EditKind.INSERT, 0, "That is hard.")
+    example = FeedbackExample(
+        "I lost my job.", ["Get another one."], Edit(EditKind.INSERT, 0, "Losing your job is hard."), 1.0, (passed,)
+    )
+    gains = []
+    for weight in (0.0, 5.0):
+        torch.manual_seed(0)
+        policy = build(tiny_lm_dir, TINY)
+        before = _margin(policy, example)
+        retrain(
+            policy,
+            [example] * 4,
+            FeedbackTrainConfig(epochs=2, lr_lora=1e-2, preference_weight=weight, preference_beta=1.0),
+        )
+        gains.append(_margin(policy, example) - before)
+    likelihood_only, with_preference = gains
+    # Measured: 0.60 from likelihood alone, 1.25 with the preference term.
+    assert with_preference > 1.5 * likelihood_only > 0, gains
