@@ -1,7 +1,8 @@
 """One feedback retraining round (`partner-bot retrain`, or the scheduled job): feedback since the
-active version -> weighted examples with the suggestions passed over beside them -> RWR (and, when
-configured, a preference term) fine-tuning the active adapter -> the candidate and the
-active version evaluated side by side -> promoted only when not worse, else left for a moderator."""
+active version -> weighted examples with the suggestions passed over beside them (when configured, the
+members' edits put in the policy's own words where it has close ones) -> RWR (and, when configured, a
+preference term) fine-tuning the active adapter -> the candidate and the active version evaluated side
+by side -> promoted only when not worse, else left for a moderator."""
 
 from __future__ import annotations
 
@@ -51,8 +52,9 @@ def feedback_weight(row: TrainingFeedback, settings: Settings) -> float:
 
 def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any) -> tuple[list[Any], int]:
     """Weighted RWR examples and how many were left out as unsafe. An edit's target is the member's own
-    sentence when it is a one-sentence edit of the reply, else the suggestion they started from; a target
-    the suggestion filter would reject (a link, a mention, offensive or crisis language) is never imitated."""
+    sentence when it is a one-sentence edit of the reply (run_round may put it in the policy's words), else
+    the suggestion they started from; a target the suggestion filter would reject (a link, a mention,
+    offensive or crisis language) is never imitated."""
     from partner_model.rewriter.edits import Edit, EditKind
     from partner_model.rewriter.feedback_training import FeedbackExample, edit_from_text
     from partner_model.safety import sentence_problems
@@ -66,8 +68,9 @@ def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any
             continue
         sentences = split_sentences(row.response_text)
         edit = Edit(EditKind(row.edit_kind), row.position, row.sentence)
-        if row.action == FeedbackAction.EDIT and row.edited_text:
-            edit = edit_from_text(sentences, row.edited_text) or edit
+        edited = row.edited_text if row.action == FeedbackAction.EDIT else None
+        written = edit_from_text(sentences, edited) if edited else None
+        edit = written or edit
         if sentence_problems(edit.sentence, settings.rewriter.max_sentence_chars):
             unsafe += 1
             continue
@@ -75,7 +78,7 @@ def build_examples(rows: list[TrainingFeedback], settings: Settings, scorer: Any
         gain = max(0, after.total - before.total)
         weight *= 1 + settings.retrain.empathy_bonus * gain / 6
         shown = tuple(Edit(EditKind(o.edit_kind), o.position, o.sentence) for o in row.passed_over)
-        examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight, shown))
+        examples.append(FeedbackExample(row.seeker_text, sentences, edit, weight, shown, written is not None))
     return examples, unsafe
 
 
@@ -130,6 +133,7 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
     from partner_model.base_models import lm_path
     from partner_model.embedding import SentenceEmbedder
     from partner_model.rewriter import evaluate as ev
+    from partner_model.rewriter.edit_intent import IntentConfig, in_policy_words
     from partner_model.rewriter.feedback_training import FeedbackTrainConfig, retrain
     from partner_model.rewriter.lm_scoring import BaseLMScorer
     from partner_model.rewriter.policy import best_device, load, save
@@ -171,6 +175,12 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
         return RoundResult("skipped", reason, counts=counts)
 
     policy = load(parent_dir, lm_path(settings.models.lm_dir), trainable=True, device=best_device())
+    embedder = SentenceEmbedder.load(settings.models.encoder_dir)
+    if settings.retrain.edit_samples > 0:
+        intent = IntentConfig(
+            settings.retrain.edit_samples, settings.retrain.edit_floor, settings.rewriter.rewrite_config()
+        )
+        examples, counts["edits_in_policy_words"] = in_policy_words(policy, examples, embedder, intent)
     info = retrain(
         policy,
         examples,
@@ -189,7 +199,6 @@ def run_round(settings: Settings, engine: Engine, clock: Clock, command: str, on
 
     items = evaluation_items(settings)
     judge = load_scorer("judge")
-    embedder = SentenceEmbedder.load(settings.models.encoder_dir)
     base = BaseLMScorer.load(settings.models.lm_dir)
     measured_on = evaluation_signature(items, judge.version, scorer.version)
 

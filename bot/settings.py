@@ -239,6 +239,10 @@ class RetrainSettings(BaseModel):
     # passed over; 0 (the default, until it is measured through whole rounds) retrains on likelihood alone.
     preference_weight: float = Field(0.0, ge=0)
     preference_beta: float = Field(0.1, gt=0)  # DPO's beta: how hard a preference pulls away from the parent
+    # > 0: a member's edited sentence is learned as the closest of this many sentences the policy writes at
+    # its position (partner_model.rewriter.edit_intent, figures there); 0 (the default): as written.
+    edit_samples: int = Field(0, ge=0, le=64)
+    edit_floor: float = Field(0.45, ge=-1.0, le=1.0)  # least cosine for a sample to stand in for the member's
     epochs: int = Field(3, ge=1)
     learning_rate: float = Field(1e-4, gt=0)  # of the adapter; below the warm start's 3e-4: nudge, do not replace
     eval_data: Path | None = None  # EPITOME-format CSV for candidate vs active; None: the project's own samples

@@ -163,6 +163,7 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
     held_out = _prompts(dev_csv, HELD_OUT)
     rewriter = load_rewriter()
     rates = [_acceptance(rewriter, held_out)]
+    print(f"before the rounds: acceptance {rates[0]:.3f}", flush=True)
     results: list[RoundResult] = []
     for round_index in range(ROUNDS):
         clock.advance(timedelta(days=7))
@@ -205,12 +206,14 @@ def test_a_candidate_trained_against_empathy_waits_for_a_moderator_and_rollback_
     clock.advance(timedelta(days=7))
     _click(bot_engine, clock, task.rewriter, train, 10_000, _dismissive)
     clock.advance(timedelta(hours=1))
-    # Trained harder than a tasteful round, so the harm is plain on a few exchanges and not lost in noise.
+    # Trained harder than a tasteful round, so the harm is plain on a few exchanges and not lost in noise;
+    # with the edits put in the policy's words where it has close ones: it has none for these.
     harder = loop_settings.retrain.model_copy(
-        update={"epochs": 2 * loop_settings.retrain.epochs, "learning_rate": 1e-3}
+        update={"epochs": 2 * loop_settings.retrain.epochs, "learning_rate": 1e-3, "edit_samples": 16}
     )
     worse = run_round(loop_settings.model_copy(update={"retrain": harder}), bot_engine, clock, "test")
-    print("dismissive round:", worse.reason)
+    print("dismissive round:", worse.reason, worse.counts)
+    assert worse.counts["edits_in_policy_words"] <= DISMISSIVE_PROMPTS // 5
     assert worse.status == "candidate" and "worse" in worse.reason
     assert worse.metrics["candidate"]["empathy_change"] < worse.metrics["active"]["empathy_change"]
     with Session(bot_engine) as session:

@@ -108,6 +108,8 @@ def test_the_suggestions_a_member_passed_over_come_with_their_choice(
     examples, _ = build_examples([accepted, edited], bot_settings, shipped_scorer)
     assert [e.edit.sentence for e in examples] == [shown[1], "That must feel lonely."]
     assert [[p.sentence for p in e.passed_over] for e in examples] == [[shown[0], shown[2]], shown]
+    # Only the member's own sentence may be put in the policy's words: a suggestion taken as it was is its own.
+    assert [e.own_words for e in examples] == [False, True]
 
 
 def test_too_little_feedback_skips_the_round_with_a_reason(bot_engine: Engine, bot_settings: Settings) -> None:
