@@ -195,6 +195,19 @@ def harmful_reasons(text: str) -> list[str]:
     return reasons
 
 
+# Suggestions only: asking a stranger in a support channel for who or where they are (name, age, address,
+# phone, school) presses them to give up the anonymity such communities run on. Session 28's RL adapter
+# ends 9 of 113 greedy dev suggestions with "what's your name?". Questions about their story stay open:
+# "How old were you when it started?", "Do you live with anyone who could help?".
+IDENTIFYING = _patterns(
+    r"\bwhat(?:'?s|\s+is)\s+your\s+(?:real\s+|full\s+|first\s+|last\s+)?(?:name|age|address|email)\b(?!\s+for\b)",
+    r"\bhow\s+old\s+are\s+you\b",
+    r"\bwhere\s+(?:do|did)\s+you\s+(?:live|go\s+to\s+school)\b",
+    r"\byour\s+(?:home\s+address|address|(?:phone|cell)\s+number|email)\b",
+    r"\bwhat\s+school\s+do\s+you\b",
+)
+
+
 def sentence_problems(sentence: str, max_chars: int, blocked: Iterable[str] = ()) -> list[str]:
     """Why a generated sentence must not be suggested; empty when it may be shown."""
     problems = []
@@ -214,6 +227,8 @@ def sentence_problems(sentence: str, max_chars: int, blocked: Iterable[str] = ()
     problems += harmful_reasons(text)
     if DISMISSIVE.search(text):
         problems.append("dismissive")
+    if IDENTIFYING.search(text):
+        problems.append("asks who or where the seeker is")
     if text and _profanity([text])[0] >= PROFANITY_THRESHOLD:
         problems.append("offensive language")
     if _repeats_itself(text):

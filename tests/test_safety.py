@@ -36,6 +36,8 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("I'm so sorry, I'm so sorry, I'm so sorry for your loss.", "repeats itself"),
         ("What's wrong with you?", "dismissive"),
         ("Honestly, you're just overreacting about this.", "dismissive"),
+        ("Sorry to hear about your situation, what's your name?", "asks who or where the seeker is"),  # sampled
+        ("How old are you and where do you live?", "asks who or where the seeker is"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
@@ -53,6 +55,12 @@ def test_kind_sentences_with_the_same_words_are_not_dismissive() -> None:
     assert sentence_problems("Nothing is wrong with you for feeling this way.", 300) == []
     assert sentence_problems("I don't think you're overreacting at all.", 300) == []
     assert harmful_reasons("What's wrong with you?") == [], "a blunt reply is not held for moderators"
+
+
+def test_questions_about_the_seekers_story_are_not_questions_about_who_they_are() -> None:
+    assert sentence_problems("How old were you when this started?", 300) == []
+    assert sentence_problems("Do you live with anyone who could help you right now?", 300) == []
+    assert sentence_problems("What's your number one worry right now?", 300) == []
 
 
 def test_a_blocked_sentence_is_refused_whatever_its_case_or_spacing() -> None:
