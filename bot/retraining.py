@@ -1,7 +1,7 @@
 """One feedback retraining round (`partner-bot retrain`, or the scheduled job): feedback since the
 active version -> weighted examples with the suggestions passed over beside them (when configured, the
-members' edits put in the policy's own words where it has close ones) -> RWR (and, when configured, a
-preference term) fine-tuning the active adapter -> the candidate and the active version evaluated side
+members' edits put in the policy's own words where it has close ones) -> RWR and a preference term
+fine-tuning the active adapter -> the candidate and the active version evaluated side
 by side -> promoted only when not worse, else left for a moderator."""
 
 from __future__ import annotations

@@ -236,8 +236,8 @@ class RetrainSettings(BaseModel):
     flag_weight: float = Field(0.0, ge=0)  # flagged suggestions teach nothing to imitate
     empathy_bonus: float = Field(0.5, ge=0)  # weight *= 1 + bonus * max(0, empathy gain of the edit) / 6
     # Weight of the preference (DPO) term: the member's choice over each suggestion shown beside it and
-    # passed over; 0 (the default, until it is measured through whole rounds) retrains on likelihood alone.
-    preference_weight: float = Field(0.0, ge=0)
+    # passed over; 0 retrains on likelihood alone (figures in partner_model/rewriter/feedback_training.py).
+    preference_weight: float = Field(1.0, ge=0)
     preference_beta: float = Field(0.1, gt=0)  # DPO's beta: how hard a preference pulls away from the parent
     # > 0: a member's edited sentence is learned as the closest of this many sentences the policy writes at
     # its position (partner_model.rewriter.edit_intent, figures there); 0 (the default): as written.

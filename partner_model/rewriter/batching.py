@@ -39,6 +39,21 @@ def right_padded(rows: list[Sequence], pad_id: int) -> tuple[torch.Tensor, torch
     return ids, mask
 
 
+def padded_tails(rows: list[Sequence], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's edit prefix and sentence, padded on the right, to run after its prompt's cached states;
+    the mask covers the prompt as well, as the model expects with a cache."""
+    prompt_length = len(rows[0].prompt.input_ids)
+    tails = [row.prefix + row.sentence for row in rows]
+    width = max(len(tail) for tail in tails)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), prompt_length + width), dtype=torch.long)
+    mask[:, :prompt_length] = 1
+    for i, tail in enumerate(tails):
+        ids[i, : len(tail)] = torch.tensor(tail)
+        mask[i, prompt_length : prompt_length + len(tail)] = 1
+    return ids, mask
+
+
 def sentence_log_probs(
     hidden: torch.Tensor, rows: list[Sequence], project: Callable[[torch.Tensor], torch.Tensor], offset: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:

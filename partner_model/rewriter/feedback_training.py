@@ -7,13 +7,18 @@ RWR rather than another policy-gradient pass: feedback is a small, fixed dataset
 weighted likelihood is stable where REINFORCE would need fresh samples and many more steps.
 Likelihood alone only says what to write, not what to stop writing. The preference term (DPO, Rafailov et
 al. 2023, the adapter as it was before the round being the reference) raises the taken edit over each
-suggestion shown beside it and passed over; it is off by default (preference_weight 0). Round one of the
-closed feedback-loop test on RL adapter s28-rl (share of greedy suggestions taking up a detail of the post,
-0.330 before; sessions 29-30): RWR alone 0.190; with the preference term on every click 0.222; on accepted
-suggestions only 0.270; preferences and likelihood on the accepted suggestions alone, the members' edits
-left out, 0.365 (session 31, through the loop's three rounds: 0.330 -> 0.351 -> 0.412 -> 0.366, short of
-the test's margin of 0.087). What loses the details is imitating the members' few wordings, which the
-preference term softens but does not stop (nor does putting them in the policy's words: edit_intent.py).
+suggestion shown beside it and passed over (preference_weight, 1 by default). Each click's suggestions share
+one prompt, encoded once (click_likelihoods), so the term costs little: a round of the closed feedback-loop
+test took 5.5-6.3 min with it against 4.7-6.0 without (shipped adapter; on s28-rl, each suggestion encoded
+with its own prompt, 11 min against 6).
+Closed feedback-loop test (share of greedy suggestions for 60 held-out posts that take up a detail of the
+post, before and after each of three rounds; session 32, the simulated members' edits naming a thing the
+post points at, "your parents"), shipped adapter: RWR alone 0.197 -> 0.208 -> 0.210 -> 0.242; with the
+preference term 0.197 -> 0.209 -> 0.340 -> 0.512. On RL candidate s28-rl, RWR alone 0.371 -> 0.340 -> 0.367
+-> 0.375. Before session 32 the simulated edits named the post's first unused word in a fixed frame ("I am so
+sorry you are dealing with done"), which RWR alone learned to copy (shipped adapter 0.164 -> 0.392, session
+12) while s28-rl lost details imitating it (sessions 29-31: 0.330 -> 0.190 with RWR, 0.270 with
+preferences; edits in the policy's words, edit_intent.py, 0.290).
 Rejections and flags teach nothing to imitate (weight 0 by default), and a sentence is never pushed down on
 its own (unlikelihood easily damages fluency on a few examples), only against the one preferred to it.
 With the preference term, training runs without dropout, so the policy's log-probabilities are comparable
@@ -30,11 +35,11 @@ from typing import Any
 import torch
 
 from partner_model.empathy.train import StepCallback, seed_everything
-from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
+from partner_model.rewriter.batching import Sequence, padded_tails, sentence_log_probs
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import EncodedPrompt, encode_continuation, encode_prompt
-from partner_model.rewriter.warmstart import batch_loss, optimiser_step
+from partner_model.rewriter.warmstart import optimiser_step
 from partner_model.text import split_sentences
 
 
@@ -55,7 +60,7 @@ class FeedbackTrainConfig:
     lr_lora: float = 1e-4  # lower than the warm start's: nudge the active policy, do not replace it
     lr_head: float = 3e-4
     position_weight: float = 0.5
-    preference_weight: float = 0.0  # of the DPO term against the passed-over suggestions; 0: RWR alone
+    preference_weight: float = 1.0  # of the DPO term against the passed-over suggestions; 0: RWR alone
     preference_beta: float = 0.1  # DPO's beta: how far from the reference a preference may be pushed
     max_steps: int | None = None
     seed: int = 11
@@ -115,34 +120,85 @@ def encode_examples(policy: RewriterPolicy, examples: list[FeedbackExample]) -> 
     return rows
 
 
+@dataclass
+class ClickLikelihoods:
+    """Log-likelihoods of a click's rows (the taken edit first, then those passed over) under the policy."""
+
+    sentence: torch.Tensor  # summed log-probability of each row's sentence
+    tokens: torch.Tensor  # each row's sentence length
+    position: torch.Tensor  # log-probability of each row's edit position
+
+    @property
+    def edit(self) -> torch.Tensor:
+        """log p(position) + log p(sentence | position), what the preference term compares."""
+        return self.sentence + self.position
+
+
+def click_likelihoods(policy: RewriterPolicy, rows: list[Sequence]) -> ClickLikelihoods:
+    """Rows that share one prompt (a click's suggestions), with gradients. The prompt, most of each
+    row's tokens, is encoded once and its cache copied to the rows, which then add only their edit and
+    sentence: a click with three suggestions costs about a third of encoding each in full, which made
+    the preference term affordable (session 32: a loop-test round took 11 min with it, 6 without)."""
+    from transformers import DynamicCache
+
+    prompt = rows[0].prompt
+    if any(row.prompt is not prompt for row in rows):
+        raise ValueError("click_likelihoods takes rows of one prompt")
+    prompt_ids = torch.tensor([prompt.input_ids], device=policy.device)
+    cache = DynamicCache()
+    prompt_states = policy.causal_lm.model(input_ids=prompt_ids, cache=cache, use_cache=True).last_hidden_state
+    cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
+    ids, mask = padded_tails(rows, policy.end_id)
+    states = policy.causal_lm.model(
+        input_ids=ids.to(policy.device), attention_mask=mask.to(policy.device), cache=cache, use_cache=True
+    ).last_hidden_state
+    sentence, tokens = sentence_log_probs(states, rows, policy.token_logits, offset=prompt_ids.shape[1])
+    positions = policy.action_logits(prompt_states[0], prompt).log_softmax(-1)
+    position = torch.stack([positions[policy.action_index(prompt, row.kind, row.position)] for row in rows])
+    return ClickLikelihoods(sentence, tokens, position)
+
+
 def edit_log_likelihoods(policy: RewriterPolicy, rows: list[Sequence]) -> torch.Tensor:
-    """log p(position) + log p(sentence | position) of each row."""
-    ids, mask = right_padded(rows, policy.end_id)
-    hidden = policy.hidden_states(ids, mask)
-    totals, _ = sentence_log_probs(hidden, rows, policy.token_logits)
-    positions = [
-        policy.action_logits(hidden[i], row.prompt).log_softmax(-1)[
-            policy.action_index(row.prompt, row.kind, row.position)
-        ]
-        for i, row in enumerate(rows)
-    ]
-    return totals + torch.stack(positions)
+    """log p(position) + log p(sentence | position) of each row (rows of one prompt)."""
+    return click_likelihoods(policy, rows).edit
 
 
-def _pairs(rows: list[EncodedExample]) -> list[tuple[Sequence, Sequence, float]]:
-    """(chosen, passed over, weight): an example's weight is shared among its passed-over suggestions."""
-    return [(r.chosen, other, r.weight / len(r.passed_over)) for r in rows for other in r.passed_over]
+def _rows(example: EncodedExample) -> list[Sequence]:
+    return [example.chosen, *example.passed_over]
 
 
-def preference_loss(
-    policy: RewriterPolicy, pairs: list[tuple[Sequence, Sequence, float]], reference: torch.Tensor, beta: float
-) -> torch.Tensor:
-    """Weighted DPO loss; reference: each pair's (chosen, passed over) log-likelihoods before training."""
-    now = edit_log_likelihoods(policy, [row for chosen, other, _ in pairs for row in (chosen, other)]).view(-1, 2)
-    gains = now - reference
-    weights = torch.tensor([w for _, _, w in pairs], dtype=now.dtype, device=now.device)
-    margins = beta * (gains[:, 0] - gains[:, 1])
-    return -(weights * torch.nn.functional.logsigmoid(margins)).sum() / weights.sum()
+def step_loss(
+    policy: RewriterPolicy,
+    batch: list[EncodedExample],
+    references: list[torch.Tensor | None],
+    config: FeedbackTrainConfig,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """RWR on the taken edits (per-token NLL and position cross-entropy, each click by its weight) plus,
+    where a click has a reference, the weighted DPO term of its taken edit over each passed-over one
+    (an example's weight shared among its passed-over suggestions)."""
+    weights = torch.tensor([r.weight for r in batch], device=policy.device)
+    share = weights / weights.sum()
+    nll, position, preference, preference_weights = [], [], [], []
+    for example, reference in zip(batch, references, strict=True):
+        with_others = reference is not None
+        found = click_likelihoods(policy, _rows(example) if with_others else [example.chosen])
+        nll.append(-found.sentence[0] / found.tokens[0].clamp(min=1))
+        position.append(-found.position[0])
+        if with_others:
+            gains = found.edit - reference
+            preference.append(torch.nn.functional.logsigmoid(config.preference_beta * (gains[0] - gains[1:])))
+            others = len(example.passed_over)
+            preference_weights.append(torch.full((others,), example.weight / others, device=policy.device))
+    nll_loss = (share * torch.stack(nll)).sum()
+    position_loss = (share * torch.stack(position)).sum()
+    loss = nll_loss + config.position_weight * position_loss
+    parts = {"nll": nll_loss.item(), "position": position_loss.item()}
+    if preference:
+        pair_weights = torch.cat(preference_weights)
+        preference_loss = -(pair_weights * torch.cat(preference)).sum() / pair_weights.sum()
+        loss = loss + config.preference_weight * preference_loss
+        parts["preference"] = preference_loss.item()
+    return loss, parts
 
 
 def retrain(
@@ -158,14 +214,10 @@ def retrain(
         return {"examples_used": 0, "steps": 0, "history": [], "config": asdict(config)}
     # Dropout would make the policy's log-probabilities incomparable with the reference's.
     policy.train(config.preference_weight == 0)
-    reference: dict[int, torch.Tensor] = {}
+    references: list[torch.Tensor | None] = [None] * len(rows)
     if config.preference_weight > 0:
         with torch.no_grad():
-            reference = {
-                i: edit_log_likelihoods(policy, [row for pair in _pairs([r]) for row in pair[:2]]).view(-1, 2)
-                for i, r in enumerate(rows)
-                if r.passed_over
-            }
+            references = [edit_log_likelihoods(policy, _rows(r)) if r.passed_over else None for r in rows]
     trainable = [p for p in policy.lm.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(
         [
@@ -184,20 +236,7 @@ def retrain(
             if step >= total:
                 break
             chunk = order[start : start + config.batch_size]
-            batch = [rows[i] for i in chunk]
-            loss, parts = batch_loss(
-                policy, [r.chosen for r in batch], config.position_weight, [r.weight for r in batch]
-            )
-            preferring = [i for i in chunk if i in reference]
-            if preferring:
-                preference = preference_loss(
-                    policy,
-                    _pairs([rows[i] for i in preferring]),
-                    torch.cat([reference[i] for i in preferring]),
-                    config.preference_beta,
-                )
-                loss = loss + config.preference_weight * preference
-                parts["preference"] = preference.item()
+            loss, parts = step_loss(policy, [rows[i] for i in chunk], [references[i] for i in chunk], config)
             optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
             step += 1
             history.append({"step": step, "loss": loss.item(), **parts})

@@ -44,7 +44,7 @@ import torch
 from partner_model.empathy.train import seed_everything
 from partner_model.precision import bf16_autocast
 from partner_model.rewriter import rewards
-from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
+from partner_model.rewriter.batching import Sequence, padded_tails, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.generate import action_distributions, generate_grouped, generate_led, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
@@ -175,14 +175,7 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
                 cache = DynamicCache()
                 policy.causal_lm.model(input_ids=prompt, cache=cache, use_cache=True)
                 cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
-                tails = [r.prefix + r.sentence for r in rows]
-                width = max(len(t) for t in tails)
-                ids = torch.full((len(rows), width), policy.end_id, dtype=torch.long)
-                mask = torch.zeros((len(rows), prompt.shape[1] + width), dtype=torch.long)
-                mask[:, : prompt.shape[1]] = 1
-                for i, tail in enumerate(tails):
-                    ids[i, : len(tail)] = torch.tensor(tail)
-                    mask[i, prompt.shape[1] : prompt.shape[1] + len(tail)] = 1
+                ids, mask = padded_tails(rows, policy.end_id)
                 hidden = policy.causal_lm.model(
                     input_ids=ids.to(policy.device),
                     attention_mask=mask.to(policy.device),

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import torch
 
+from partner_model.rewriter.batching import right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.feedback_training import (
     FeedbackExample,
     FeedbackTrainConfig,
+    click_likelihoods,
     edit_from_text,
     edit_log_likelihoods,
     encode_examples,
@@ -87,3 +89,39 @@ def test_the_preference_term_lifts_the_taken_suggestion_over_the_one_passed_over
     likelihood_only, with_preference = gains
     # Measured: 0.60 from likelihood alone, 1.25 with the preference term.
     assert with_preference > 1.5 * likelihood_only > 0, gains
+
+
+def test_a_clicks_suggestions_scored_on_one_shared_prompt_match_each_scored_in_full(tiny_lm_dir: Path) -> None:
+    """The shared prompt pass is a speed-up only: the same log-likelihoods and gradients as encoding every
+    suggestion with its prompt (kept out of dropout so the two passes see the same weights)."""
+    policy = build(tiny_lm_dir, TINY).eval()
+    example = FeedbackExample(
+        "I lost my job and I feel useless.",
+        ["Get another one.", "Apply online."],
+        Edit(EditKind.INSERT, 1, "Losing your job is hard."),
+        1.0,
+        (Edit(EditKind.REPLACE, 0, "That is hard."), Edit(EditKind.INSERT, 2, "Have you told anyone how you feel?")),
+    )
+    [encoded] = encode_examples(policy, [example])
+    rows = [encoded.chosen, *encoded.passed_over]
+    ids, mask = right_padded(rows, policy.end_id)
+    hidden = policy.hidden_states(ids, mask)
+    sentence, _ = sentence_log_probs(hidden, rows, policy.token_logits)
+    position = torch.stack(
+        [
+            policy.action_logits(hidden[i], row.prompt).log_softmax(-1)[
+                policy.action_index(row.prompt, row.kind, row.position)
+            ]
+            for i, row in enumerate(rows)
+        ]
+    )
+    full = sentence + position
+    full.sum().backward()
+    full_grads = {n: p.grad.clone() for n, p in policy.lm.named_parameters() if p.requires_grad}
+    policy.zero_grad()
+    shared = click_likelihoods(policy, rows)
+    shared.edit.sum().backward()
+    assert torch.allclose(shared.edit, full, atol=1e-4), (shared.edit, full)
+    for name, grad in full_grads.items():
+        found = dict(policy.lm.named_parameters())[name].grad
+        assert torch.allclose(found, grad, atol=1e-4, rtol=1e-3), name
