@@ -44,8 +44,9 @@ import torch
 from partner_model.empathy.train import seed_everything
 from partner_model.precision import bf16_autocast
 from partner_model.rewriter import rewards
-from partner_model.rewriter.batching import Sequence, padded_tails, right_padded, sentence_log_probs
+from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
+from partner_model.rewriter.feedback_training import click_likelihoods
 from partner_model.rewriter.generate import action_distributions, generate_grouped, generate_led, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
@@ -164,28 +165,12 @@ def reference_log_probs(policy: RewriterPolicy, groups: list[list[Sequence]]) ->
     prefix and sentence: a fraction of the cost of encoding every row's prompt again; as in the
     gradient pass, only the positions that predict sentence tokens are projected to the vocabulary.
     """
-    from transformers import DynamicCache
-
-    totals = []
     policy.lm.set_adapter(REFERENCE_ADAPTER, inference_mode=True)
     try:
         with torch.no_grad():
-            for rows in groups:
-                prompt = torch.tensor([rows[0].prompt.input_ids], device=policy.device)
-                cache = DynamicCache()
-                policy.causal_lm.model(input_ids=prompt, cache=cache, use_cache=True)
-                cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
-                ids, mask = padded_tails(rows, policy.end_id)
-                hidden = policy.causal_lm.model(
-                    input_ids=ids.to(policy.device),
-                    attention_mask=mask.to(policy.device),
-                    cache=cache,
-                    use_cache=True,
-                ).last_hidden_state
-                totals.append(sentence_log_probs(hidden, rows, policy.token_logits, offset=prompt.shape[1])[0])
+            return torch.cat([click_likelihoods(policy, rows).sentence for rows in groups])
     finally:
         policy.lm.set_adapter(POLICY_ADAPTER)  # trainable again
-    return torch.cat(totals)
 
 
 def _load_state(folder: Path, policy: RewriterPolicy, optimiser: torch.optim.Optimizer) -> dict[str, Any]:
