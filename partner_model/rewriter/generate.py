@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from partner_model.rewriter.batching import Sequence, right_padded
+from partner_model.rewriter.batching import Sequence
 from partner_model.rewriter.edits import EditKind, actions_for
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import EncodedPrompt, encode_continuation
@@ -32,13 +33,39 @@ class Sampled:
     complete: bool = True
 
 
+@dataclass
+class Prefilled:
+    """Prompts run through the model once, left-padded: the position head reads their states, and
+    generation continues from their cache instead of encoding them again (which cost a fifth of a
+    rewrite on the CPU). One generation uses the cache up."""
+
+    distributions: list[torch.Tensor]  # probabilities over actions_for(prompt.shown), one per prompt
+    ids: torch.Tensor
+    mask: torch.Tensor
+    cache: Any
+
+
 @torch.inference_mode()
-def action_distributions(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -> list[torch.Tensor]:
-    """Probabilities over actions_for(prompt.shown), one tensor per prompt."""
-    rows = [Sequence(p, EditKind.INSERT, 0, [], []) for p in prompts]
-    ids, mask = right_padded(rows, policy.end_id)
-    hidden = policy.hidden_states(ids, mask)
-    return [policy.action_logits(hidden[i], p).softmax(-1) for i, p in enumerate(prompts)]
+def prefill(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -> Prefilled:
+    """The position head's distributions and the prompts' cache, from one pass."""
+    from transformers import DynamicCache
+
+    ids, mask = _left_padded([p.input_ids for p in prompts], policy.end_id)
+    cache = DynamicCache()
+    device = policy.device
+    hidden = policy.causal_lm.model(
+        input_ids=ids.to(device),
+        attention_mask=mask.to(device),
+        position_ids=_positions(mask).to(device),
+        cache=cache,
+        use_cache=True,
+    ).last_hidden_state
+    width = ids.shape[1]
+    distributions = [
+        policy.action_logits(hidden[i].float(), p, offset=width - len(p.input_ids)).softmax(-1)
+        for i, p in enumerate(prompts)
+    ]
+    return Prefilled(distributions, ids, mask, cache)
 
 
 def has_second_sentence(text: str) -> bool:
@@ -102,17 +129,17 @@ def generate_grouped(
     top_p: float,
     max_new_tokens: int,
     one_sentence: bool = False,
+    prefilled: Prefilled | None = None,
 ) -> list[Sampled]:
     """Candidates for several replies in one batch (actions[i]: the edits to sample for prompts[i]),
     in the order of the flattened actions.
 
-    Each prompt is encoded once, left-padded beside the others, and its cache is copied to each of
-    its rows; every row then only adds its edit prefix ("insert [1]:", "replace [0]:"). The prefixes
-    have one length for single-digit slots, so rows need no padding after their prompt; otherwise
-    this falls back to the padded batch that encodes every row's prompt.
+    Each prompt is encoded once (prefilled: by the pass that chose the actions), left-padded beside
+    the others, and its cache is copied to each of its rows; every row then only adds its edit prefix
+    ("insert [1]:", "replace [0]:"). The prefixes have one length for single-digit slots, so rows need
+    no padding after their prompt; otherwise this falls back to the padded batch that encodes every
+    row's prompt.
     """
-    from transformers import DynamicCache
-
     rows_prompt = [prompt for prompt, group in zip(prompts, actions, strict=True) for _ in group]
     rows_action = [action for group in actions for action in group]
     if not rows_action:
@@ -120,9 +147,10 @@ def generate_grouped(
     prefixes = [encode_continuation(policy.tokenizer, kind, position, None)[0] for kind, position in rows_action]
     if len({len(p) for p in prefixes}) != 1:
         return generate(policy, rows_prompt, rows_action, temperature, top_p, max_new_tokens, one_sentence)
-    ids, mask = _left_padded([p.input_ids for p in prompts], policy.end_id)
-    cache = DynamicCache()
-    _forward(policy, ids, mask, _positions(mask), cache)
+    prefilled = prefilled or prefill(policy, prompts)
+    ids, mask, cache = prefilled.ids, prefilled.mask, prefilled.cache
+    if len(ids) != len(prompts) or cache.get_seq_length() != ids.shape[1]:
+        raise ValueError("a prefilled cache serves one generation, of the prompts it was made from")
     owners = torch.tensor([i for i, group in enumerate(actions) for _ in group])
     cache.batch_select_indices(owners.to(policy.device))
     prefix_ids = torch.tensor(prefixes)

@@ -18,7 +18,7 @@ from typing import Any
 
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.generate import Sampled, action_distributions, generate_grouped, top_actions
+from partner_model.rewriter.generate import Sampled, generate_grouped, prefill, top_actions
 from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
 from partner_model.rewriter.voice import tells_the_writers_story
@@ -132,12 +132,7 @@ class Rewriter:
                 i: encode_prompt(self.policy.tokenizer, pairs[i][0], sentences[i], self.policy.config.prompt)
                 for i in live
             }
-            if not prompts:
-                return [[] for _ in pairs]
-            actions = {
-                i: [a for a in top_actions(probs, cfg.actions_per_reply) for _ in range(cfg.samples_per_action)]
-                for i, probs in zip(live, action_distributions(self.policy, list(prompts.values())), strict=True)
-            }
+            actions: dict[int, list[tuple[EditKind, int]]] = {}
             existing = {i: {s.strip().lower() for s in sentences[i]} for i in live}
             wanting = live
             for _ in range(cfg.sampling_rounds):
@@ -152,19 +147,29 @@ class Rewriter:
     def _sample(
         self, owners: list[int], prompts: dict[int, EncodedPrompt], actions: dict[int, list[tuple[EditKind, int]]]
     ) -> list[tuple[int, tuple[EditKind, int], Sampled]]:
-        """One sentence per action of each reply, replies_per_generation replies at a time."""
-        step = self.config.replies_per_generation
+        """One sentence per action of each reply, replies_per_generation replies at a time. A reply seen
+        for the first time has its actions chosen (stored in actions) by the pass whose cache the
+        sampling then continues from; a later round samples the same actions again."""
+        cfg = self.config
         found = []
-        for start in range(0, len(owners), step):
-            chunk = owners[start : start + step]
+        for start in range(0, len(owners), cfg.replies_per_generation):
+            chunk = owners[start : start + cfg.replies_per_generation]
+            prefilled = None
+            if any(i not in actions for i in chunk):
+                prefilled = prefill(self.policy, [prompts[i] for i in chunk])
+                for i, probs in zip(chunk, prefilled.distributions, strict=True):
+                    actions[i] = [
+                        a for a in top_actions(probs, cfg.actions_per_reply) for _ in range(cfg.samples_per_action)
+                    ]
             samples = generate_grouped(
                 self.policy,
                 [prompts[i] for i in chunk],
                 [actions[i] for i in chunk],
-                self.config.temperature,
-                self.config.top_p,
-                self.config.max_new_tokens,
+                cfg.temperature,
+                cfg.top_p,
+                cfg.max_new_tokens,
                 one_sentence=True,
+                prefilled=prefilled,
             )
             pairs = [(i, action) for i in chunk for action in actions[i]]
             found += [(i, action, sample) for (i, action), sample in zip(pairs, samples, strict=True)]

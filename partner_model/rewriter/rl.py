@@ -47,7 +47,7 @@ from partner_model.rewriter import rewards
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
 from partner_model.rewriter.feedback_training import click_likelihoods
-from partner_model.rewriter.generate import action_distributions, generate_grouped, generate_led, sample_actions
+from partner_model.rewriter.generate import generate_grouped, generate_led, prefill, sample_actions
 from partner_model.rewriter.policy import ADAPTER_DIR, POLICY_ADAPTER, RewriterPolicy, save
 from partner_model.rewriter.prompt import encode_prompt
 from partner_model.rewriter.recipe import (
@@ -236,8 +236,8 @@ def train_rl(
         encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in chosen]
         policy.eval()
         # Every reply's group in one batch: decoding costs about the same per token for 4 rows or 8.
-        distributions = action_distributions(policy, encoded)
-        action_groups = [sample_actions([probs] * config.group_size, generator) for probs in distributions]
+        prefilled = prefill(policy, encoded)
+        action_groups = [sample_actions([probs] * config.group_size, generator) for probs in prefilled.distributions]
         led = {g for g in range(len(chosen)) if config.guide_share > 0 and rng.random() < config.guide_share}
         with bf16_autocast(policy.device, config.bf16):
             # A led group's last sample is drawn on its own after its lead, the others in one batch.
@@ -249,6 +249,7 @@ def train_rl(
                     config.temperature,
                     config.top_p,
                     config.max_new_tokens,
+                    prefilled=prefilled,
                 )
             )
             sampled = []

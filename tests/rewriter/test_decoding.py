@@ -87,6 +87,25 @@ def test_sampling_replies_together_or_one_at_a_time_gives_the_same_sentences(pol
     assert [s.sequence.sentence for s in together] == [s.sequence.sentence for s in apart]
 
 
+def test_one_pass_chooses_the_edits_and_starts_their_generation(policy: RewriterPolicy) -> None:
+    """The position head reads the same states from the left-padded pass whose cache generation then
+    continues from as from each prompt encoded on its own, and sampling from that cache writes what
+    encoding the prompts again would; the cache serves one generation only."""
+    prompts = _prompts(policy)
+    assert len({len(p.input_ids) for p in prompts}) == 2  # the shorter prompt is padded
+    prefilled = generate_module.prefill(policy, prompts)
+    with torch.inference_mode():
+        for prompt, probs in zip(prompts, prefilled.distributions, strict=True):
+            ids = torch.tensor([prompt.input_ids])
+            alone = policy.action_logits(policy.hidden_states(ids, torch.ones_like(ids))[0], prompt).softmax(-1)
+            assert probs.tolist() == pytest.approx(alone.tolist(), abs=1e-5)
+    reused = generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS, prefilled=prefilled)
+    fresh = generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS)
+    assert [s.sequence.sentence for s in reused] == [s.sequence.sentence for s in fresh]
+    with pytest.raises(ValueError, match="one generation"):
+        generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS, prefilled=prefilled)
+
+
 def _nucleus(logits: torch.Tensor, temperature: float, top_p: float) -> dict[int, float]:
     """Token -> log-probability under nucleus sampling, from the whole vocabulary sorted."""
     probs = (logits / temperature).softmax(-1)
