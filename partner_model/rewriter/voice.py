@@ -64,7 +64,9 @@ PAST_CONTACT = re.compile(
 # looked for before stance is removed too: "looking for you" alone would be an offer.
 NOTICED_THE_WRITER = re.compile(
     r"\b(?:did|do|have)\s+you\s+(?:know|find\s+out|notic|remember|realis|realiz|see|hear)\w*\s+(?:that\s+)?"
-    r"i(?:'d|'ve|\s+(?:was|had|have|did|went|used|felt|got|stopped|left|lost|tried))\b",
+    r"i(?:'d|'ve|\s+(?:was|had|have|did|went|used|felt|got|stopped|left|lost|tried)"
+    # "Did you know that I'm the same guy you were seeing?"; "Did you know I'm here for you?" is an offer.
+    r"|(?:'m|\s+am)\s+(?!(?:(?:always|still|so|really|just)\s+)*(?:here|around|sorry|glad|happy|proud|listening)\b))\b",
     re.IGNORECASE,
 )
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)

@@ -29,6 +29,7 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "How did you know I was looking for you?",  # the shipped adapter's: 'looking for you' alone is an offer
         "Are you still here for us?",  # the shipped adapter's: asks the seeker to be there for the writer
         "How do you feel if I told you I have depression?",  # the shipped adapter's, on dev: a tie of 'I' and 'you'
+        "Did you know that I'm the same guy you were seeing for a few years?",  # the demo's, used by its supporter
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -48,6 +49,7 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "It means a lot that you opened up to me.",
         "Please let us know how it goes.",
         "How did you know you were ready to talk about it?",
+        "Did you know I'm always here if you want to talk?",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
