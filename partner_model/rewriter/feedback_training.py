@@ -37,6 +37,7 @@ import torch
 from partner_model.empathy.train import StepCallback, seed_everything
 from partner_model.rewriter.batching import Sequence, padded_tails, sentence_log_probs
 from partner_model.rewriter.edits import Edit, EditKind
+from partner_model.rewriter.generate import encode_prompts
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import EncodedPrompt, encode_continuation, encode_prompt
 from partner_model.rewriter.warmstart import optimiser_step
@@ -139,14 +140,10 @@ def click_likelihoods(policy: RewriterPolicy, rows: list[Sequence]) -> ClickLike
     row's tokens, is encoded once and its cache copied to the rows, which then add only their edit and
     sentence: a click with three suggestions costs about a third of encoding each in full, which made
     the preference term affordable (figures in the module docstring). RL's reference pass uses it too."""
-    from transformers import DynamicCache
-
     prompt = rows[0].prompt
     if any(row.prompt.input_ids != prompt.input_ids for row in rows):
         raise ValueError("click_likelihoods takes rows of one prompt")
-    prompt_ids = torch.tensor([prompt.input_ids], device=policy.device)
-    cache = DynamicCache()
-    prompt_states = policy.causal_lm.model(input_ids=prompt_ids, cache=cache, use_cache=True).last_hidden_state
+    prompt_states, prompt_ids, _, cache = encode_prompts(policy, [prompt])
     cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=policy.device))
     ids, mask = padded_tails(rows, policy.end_id)
     states = policy.causal_lm.model(

@@ -45,9 +45,12 @@ class Prefilled:
     cache: Any
 
 
-@torch.inference_mode()
-def prefill(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -> Prefilled:
-    """The position head's distributions and the prompts' cache, from one pass."""
+def encode_prompts(
+    policy: RewriterPolicy, prompts: list[EncodedPrompt]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Any]:
+    """The prompts left-padded beside each other and run through the model into a fresh cache: their
+    last-layer states (which the position head reads), ids, mask and the cache to continue from. With
+    gradients when the caller has them on (feedback training scores a click's suggestions after it)."""
     from transformers import DynamicCache
 
     ids, mask = _left_padded([p.input_ids for p in prompts], policy.end_id)
@@ -60,10 +63,16 @@ def prefill(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -> Prefilled:
         cache=cache,
         use_cache=True,
     ).last_hidden_state
+    return hidden, ids, mask, cache
+
+
+@torch.inference_mode()
+def prefill(policy: RewriterPolicy, prompts: list[EncodedPrompt]) -> Prefilled:
+    """The position head's distributions and the prompts' cache, from one pass."""
+    hidden, ids, mask, cache = encode_prompts(policy, prompts)
     width = ids.shape[1]
     distributions = [
-        policy.action_logits(hidden[i].float(), p, offset=width - len(p.input_ids)).softmax(-1)
-        for i, p in enumerate(prompts)
+        policy.action_logits(hidden[i], p, offset=width - len(p.input_ids)).softmax(-1) for i, p in enumerate(prompts)
     ]
     return Prefilled(distributions, ids, mask, cache)
 
