@@ -25,6 +25,7 @@ from partner_model.empathy.data import EpitomeExample
 from partner_model.empathy.encoding import EncodedPair, collate, encode_pair, rationale_targets
 from partner_model.empathy.metrics import accuracy, macro_f1
 from partner_model.empathy.model import ClassifierConfig, EmpathyModel, build_for_training
+from partner_model.reproducible import repeatable
 
 
 @dataclass
@@ -45,12 +46,6 @@ class TrainConfig:
 
 StepCallback = Callable[[int, int, int, float], None]  # epoch, step, steps per epoch, running loss
 EpochCallback = Callable[[int, dict[str, Any]], None]
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def encode_examples(tokenizer: Any, examples: list[EpitomeExample], config: ClassifierConfig) -> list[EncodedPair]:
@@ -180,11 +175,26 @@ def train(
 
     soft_targets: (train example, mechanism, level) probabilities of teachers to distil, or None.
     """
-    from transformers import AutoTokenizer
-
     if train_config.threads:
         torch.set_num_threads(train_config.threads)
-    seed_everything(model_config.seed)
+    with repeatable(model_config.seed):
+        return _train(
+            encoder_dir, model_config, train_config, train_examples, dev_examples, on_step, on_epoch, soft_targets
+        )
+
+
+def _train(
+    encoder_dir: Path,
+    model_config: ClassifierConfig,
+    train_config: TrainConfig,
+    train_examples: list[EpitomeExample],
+    dev_examples: list[EpitomeExample],
+    on_step: StepCallback | None = None,
+    on_epoch: EpochCallback | None = None,
+    soft_targets: np.ndarray | None = None,
+) -> tuple[EmpathyModel, dict[str, Any]]:
+    from transformers import AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
     model = build_for_training(encoder_dir, model_config)
     train_pairs = encode_examples(tokenizer, train_examples, model_config)

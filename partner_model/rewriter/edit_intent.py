@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from partner_model.embedding import SentenceEmbedder
-from partner_model.empathy.train import seed_everything
+from partner_model.reproducible import repeatable
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.feedback_training import FeedbackExample
 from partner_model.rewriter.generate import generate_grouped
@@ -77,7 +77,13 @@ def in_policy_words(
 ) -> tuple[list[FeedbackExample], int]:
     """The examples with each member-written edit's sentence replaced by the policy's closest sample where
     one is near enough; and how many were replaced."""
-    seed_everything(config.seed)
+    with repeatable(config.seed):
+        return _in_policy_words(policy, examples, embedder, config)
+
+
+def _in_policy_words(
+    policy: RewriterPolicy, examples: list[FeedbackExample], embedder: SentenceEmbedder, config: IntentConfig
+) -> tuple[list[FeedbackExample], int]:
     policy.eval()
     sampling = config.sampling
     out, replaced = [], 0

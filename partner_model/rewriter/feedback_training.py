@@ -34,7 +34,8 @@ from typing import Any
 
 import torch
 
-from partner_model.empathy.train import StepCallback, seed_everything
+from partner_model.empathy.train import StepCallback
+from partner_model.reproducible import repeatable
 from partner_model.rewriter.batching import Sequence, padded_tails, sentence_log_probs
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.generate import encode_prompts
@@ -205,7 +206,16 @@ def retrain(
     on_step: StepCallback | None = None,
 ) -> dict[str, Any]:
     """Fine-tune the (trainable) policy in place on weighted feedback; returns what happened."""
-    seed_everything(config.seed)
+    with repeatable(config.seed):
+        return _retrain(policy, examples, config, on_step)
+
+
+def _retrain(
+    policy: RewriterPolicy,
+    examples: list[FeedbackExample],
+    config: FeedbackTrainConfig,
+    on_step: StepCallback | None = None,
+) -> dict[str, Any]:
     rows = encode_examples(policy, examples)
     if not rows:
         return {"examples_used": 0, "steps": 0, "history": [], "config": asdict(config)}

@@ -41,8 +41,8 @@ from typing import Any
 
 import torch
 
-from partner_model.empathy.train import seed_everything
 from partner_model.precision import bf16_autocast
+from partner_model.reproducible import repeatable
 from partner_model.rewriter import rewards
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import Edit
@@ -203,7 +203,20 @@ def train_rl(
         raise ValueError("guided samples need reactions to lead them (guides)")
     if config.threads:
         torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    with repeatable(config.seed):
+        return _train_rl(policy, prompts, context, config, checkpoint_dir, on_step, reference_dir, guides)
+
+
+def _train_rl(
+    policy: RewriterPolicy,
+    prompts: list[RLPrompt],
+    context: RewardContext,
+    config: RLConfig,
+    checkpoint_dir: Path,
+    on_step: Callable[[int, int, float], None] | None = None,
+    reference_dir: Path | None = None,
+    guides: tuple[str, ...] = (),
+) -> dict[str, Any]:
     if config.kl_coef > 0:
         if reference_dir is None:
             raise ValueError("a KL penalty needs the warm start to measure against (reference_dir)")

@@ -12,7 +12,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from partner_model.empathy.train import StepCallback, seed_everything
+from partner_model.empathy.train import StepCallback
+from partner_model.reproducible import repeatable
 from partner_model.rewriter.batching import Sequence, right_padded, sentence_log_probs
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.policy import PolicyConfig, RewriterPolicy, best_device, build
@@ -110,7 +111,17 @@ def train_warmstart(
 ) -> tuple[RewriterPolicy, dict[str, Any]]:
     if config.threads:
         torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    with repeatable(config.seed):
+        return _train_warmstart(lm_dir, built, policy_config, config, on_step)
+
+
+def _train_warmstart(
+    lm_dir: Path,
+    built: list[WarmStartExample],
+    policy_config: PolicyConfig,
+    config: WarmStartConfig,
+    on_step: StepCallback | None = None,
+) -> tuple[RewriterPolicy, dict[str, Any]]:
     policy = build(lm_dir, policy_config, device=best_device())
     rows = select_examples(built, policy, config)
     trainable = [p for p in policy.lm.parameters() if p.requires_grad]
