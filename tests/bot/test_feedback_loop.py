@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
+from statistics import NormalDist
 
 import pytest
 import torch
@@ -44,7 +45,10 @@ PROMPTS_PER_ROUND = 20
 HELD_OUT = 60
 DISMISSIVE_PROMPTS = 10  # the harm of feedback against empathy is plain on fewer
 SUGGESTIONS = 3
-ONE_SIDED_95 = 1.645  # standard normal quantile
+ONE_SIDED_95 = NormalDist().inv_cdf(0.95)  # 1.645: a one-sided claim that chance makes one time in twenty
+# The rounds' falls are checked together: three checks at 1.645 each would fail a loop whose rounds changed
+# nothing one time in seven. Bonferroni's 1 - 0.05 / ROUNDS quantile (2.128) keeps the three at one in twenty.
+EACH_ROUND_95 = NormalDist().inv_cdf(1 - 0.05 / ROUNDS)
 Pair = tuple[str, str]
 
 
@@ -182,19 +186,24 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
     # A promoted version keeps the figures it was gated with: the next round compares against them.
     assert all(later.metrics["active"] == earlier.metrics["candidate"] for earlier, later in pairwise(results))
     # Acceptance on HELD_OUT posts is a proportion with a standard error of about 0.06, the size of one
-    # round's gain, and the seeded sampling differs from machine to machine. Each claim is held to one-sided
-    # 95% confidence (taken as for independent samples, though the posts are the same): the gain from the
-    # first round to the last must be real, and no round may fall by more than chance would explain. At one
-    # standard error, three rounds that changed nothing would fail two runs in five. Runs of the shipped
-    # adapter: [0.197, 0.209, 0.34, 0.512] (session 32), [0.161, 0.379, 0.274, 0.342] (session 33; RWR alone,
-    # without the preference term: [0.197, 0.208, 0.21, 0.242], which fails).
+    # round's gain, and the rounds differ from CPU to CPU (int8 kernels; on one machine a run repeats bit for
+    # bit). Each claim is held to one-sided 95% confidence (taken as for independent samples, though the posts
+    # are the same): the gain from the first round to the last must be real, and no round may fall by more
+    # than chance would explain in three rounds. Runs of the shipped adapter: [0.197, 0.209, 0.34, 0.512]
+    # (session 32); [0.161, 0.379, 0.274, 0.342] and [0.161, 0.394, 0.241, 0.354] (session 33, the second
+    # before training was made repeatable: its round two fell by 0.153, inside the three rounds' margin of
+    # 0.178); [0.128, 0.212, 0.227, 0.414] (session 34). RWR alone, without the preference term: [0.197,
+    # 0.208, 0.21, 0.242], which fails (gain 0.045 against 0.124).
     assert rates[-1] - rates[0] > _margin(rates[0], rates[-1], len(held_out)), rates
-    assert all(later > earlier - _margin(earlier, later, len(held_out)) for earlier, later in pairwise(rates)), rates
+    assert all(
+        later > earlier - _margin(earlier, later, len(held_out), EACH_ROUND_95) for earlier, later in pairwise(rates)
+    ), rates
 
 
-def _margin(a: float, b: float, n: int) -> float:
-    """A difference of two acceptance rates over n posts that chance alone exceeds one time in twenty."""
-    return ONE_SIDED_95 * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
+def _margin(a: float, b: float, n: int, z: float = ONE_SIDED_95) -> float:
+    """z standard errors of the difference of two acceptance rates over n posts; at the default, a
+    difference that chance alone exceeds one time in twenty."""
+    return z * math.sqrt((a * (1 - a) + b * (1 - b)) / n)
 
 
 @pytest.mark.timeout(900)
