@@ -114,7 +114,7 @@ class RewriterSettings(BaseModel):
     suggestions: int = Field(3, ge=1, le=5)
     max_sentence_chars: int = Field(300, ge=20, le=2000)
     actions_per_reply: int = Field(3, ge=1, le=10)
-    samples_per_action: int = Field(3, ge=1, le=10)
+    samples_per_action: int = Field(6, ge=1, le=10)
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
     quantize: bool = True

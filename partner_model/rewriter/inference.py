@@ -38,7 +38,7 @@ def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = (
 @dataclass(frozen=True)
 class RewriteConfig:
     actions_per_reply: int = 3  # likeliest edit positions tried per reply
-    samples_per_action: int = 3  # sentences sampled per position
+    samples_per_action: int = 6  # sentences sampled per position (why 6: config.toml)
     temperature: float = 0.8  # a little below training's 1.0: variety without rambling
     top_p: float = 0.9
     max_new_tokens: int = 32
