@@ -178,87 +178,72 @@ def train(
     if train_config.threads:
         torch.set_num_threads(train_config.threads)
     with repeatable(model_config.seed):
-        return _train(
-            encoder_dir, model_config, train_config, train_examples, dev_examples, on_step, on_epoch, soft_targets
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
+        model = build_for_training(encoder_dir, model_config)
+        train_pairs = encode_examples(tokenizer, train_examples, model_config)
+        dev_pairs = encode_examples(tokenizer, dev_examples, model_config)
+        weights = class_weights(train_examples, train_config.class_weight_power)
+        lora_params = [p for n, p in model.encoder.named_parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(
+            [
+                {"params": lora_params, "lr": train_config.lr_lora},
+                {"params": list(model.heads.parameters()), "lr": train_config.lr_heads},
+            ],
+            weight_decay=train_config.weight_decay,
         )
+        base_lrs = [group["lr"] for group in optimiser.param_groups]
+        steps_per_epoch = math.ceil(len(train_pairs) / train_config.batch_size)
+        total_steps = steps_per_epoch * train_config.epochs
+        if train_config.max_steps:
+            total_steps = min(total_steps, train_config.max_steps)
+        warmup = max(1, int(total_steps * train_config.warmup_fraction))
+        rng = random.Random(model_config.seed)
+        lengths = [len(p.input_ids) for p in train_pairs]
 
-
-def _train(
-    encoder_dir: Path,
-    model_config: ClassifierConfig,
-    train_config: TrainConfig,
-    train_examples: list[EpitomeExample],
-    dev_examples: list[EpitomeExample],
-    on_step: StepCallback | None = None,
-    on_epoch: EpochCallback | None = None,
-    soft_targets: np.ndarray | None = None,
-) -> tuple[EmpathyModel, dict[str, Any]]:
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
-    model = build_for_training(encoder_dir, model_config)
-    train_pairs = encode_examples(tokenizer, train_examples, model_config)
-    dev_pairs = encode_examples(tokenizer, dev_examples, model_config)
-    weights = class_weights(train_examples, train_config.class_weight_power)
-    lora_params = [p for n, p in model.encoder.named_parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": lora_params, "lr": train_config.lr_lora},
-            {"params": list(model.heads.parameters()), "lr": train_config.lr_heads},
-        ],
-        weight_decay=train_config.weight_decay,
-    )
-    base_lrs = [group["lr"] for group in optimiser.param_groups]
-    steps_per_epoch = math.ceil(len(train_pairs) / train_config.batch_size)
-    total_steps = steps_per_epoch * train_config.epochs
-    if train_config.max_steps:
-        total_steps = min(total_steps, train_config.max_steps)
-    warmup = max(1, int(total_steps * train_config.warmup_fraction))
-    rng = random.Random(model_config.seed)
-    lengths = [len(p.input_ids) for p in train_pairs]
-
-    best_score, best_state, best_figures, stale, step = -1.0, None, {}, 0, 0
-    history: list[dict[str, Any]] = []
-    for epoch in range(1, train_config.epochs + 1):
-        model.train()
-        running = 0.0
-        for batch_step, index in enumerate(length_bucketed_batches(lengths, train_config.batch_size, rng), start=1):
-            if step >= total_steps:
+        best_score, best_state, best_figures, stale, step = -1.0, None, {}, 0, 0
+        history: list[dict[str, Any]] = []
+        for epoch in range(1, train_config.epochs + 1):
+            model.train()
+            running = 0.0
+            for batch_step, index in enumerate(length_bucketed_batches(lengths, train_config.batch_size, rng), start=1):
+                if step >= total_steps:
+                    break
+                factor = _lr_factor(step, total_steps, warmup)
+                for group, base in zip(optimiser.param_groups, base_lrs, strict=True):
+                    group["lr"] = base * factor
+                loss = loss_for_batch(
+                    model,
+                    [train_pairs[i] for i in index],
+                    [train_examples[i] for i in index],
+                    weights,
+                    train_config.rationale_weight,
+                    tokenizer.pad_token_id,
+                    None if soft_targets is None else torch.from_numpy(soft_targets[index]),
+                    train_config.distill_weight,
+                )
+                optimiser.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(lora_params + list(model.heads.parameters()), 1.0)
+                optimiser.step()
+                step += 1
+                running = loss.item() if batch_step == 1 else 0.9 * running + 0.1 * loss.item()
+                if on_step:
+                    on_step(epoch, batch_step, steps_per_epoch, running)
+            figures = dev_figures(predict_levels(model, dev_pairs, tokenizer.pad_token_id), dev_examples)
+            figures.update({"epoch": epoch, "train_loss": running, "steps": step})
+            history.append(figures)
+            if on_epoch:
+                on_epoch(epoch, figures)
+            if figures["selection"] > best_score:
+                best_score, best_figures, stale = figures["selection"], figures, 0
+                best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
+            else:
+                stale += 1
+            if stale >= train_config.patience or step >= total_steps:
                 break
-            factor = _lr_factor(step, total_steps, warmup)
-            for group, base in zip(optimiser.param_groups, base_lrs, strict=True):
-                group["lr"] = base * factor
-            loss = loss_for_batch(
-                model,
-                [train_pairs[i] for i in index],
-                [train_examples[i] for i in index],
-                weights,
-                train_config.rationale_weight,
-                tokenizer.pad_token_id,
-                None if soft_targets is None else torch.from_numpy(soft_targets[index]),
-                train_config.distill_weight,
-            )
-            optimiser.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lora_params + list(model.heads.parameters()), 1.0)
-            optimiser.step()
-            step += 1
-            running = loss.item() if batch_step == 1 else 0.9 * running + 0.1 * loss.item()
-            if on_step:
-                on_step(epoch, batch_step, steps_per_epoch, running)
-        figures = dev_figures(predict_levels(model, dev_pairs, tokenizer.pad_token_id), dev_examples)
-        figures.update({"epoch": epoch, "train_loss": running, "steps": step})
-        history.append(figures)
-        if on_epoch:
-            on_epoch(epoch, figures)
-        if figures["selection"] > best_score:
-            best_score, best_figures, stale = figures["selection"], figures, 0
-            best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
-        else:
-            stale += 1
-        if stale >= train_config.patience or step >= total_steps:
-            break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return model, {"best": best_figures, "history": history, "train_config": asdict(train_config)}
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        return model, {"best": best_figures, "history": history, "train_config": asdict(train_config)}

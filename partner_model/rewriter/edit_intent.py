@@ -78,43 +78,37 @@ def in_policy_words(
     """The examples with each member-written edit's sentence replaced by the policy's closest sample where
     one is near enough; and how many were replaced."""
     with repeatable(config.seed):
-        return _in_policy_words(policy, examples, embedder, config)
-
-
-def _in_policy_words(
-    policy: RewriterPolicy, examples: list[FeedbackExample], embedder: SentenceEmbedder, config: IntentConfig
-) -> tuple[list[FeedbackExample], int]:
-    policy.eval()
-    sampling = config.sampling
-    out, replaced = [], 0
-    for example in examples:
-        prompt = encode_prompt(policy.tokenizer, example.seeker, example.sentences, policy.config.prompt)
-        edit = example.edit
-        fits = edit.position < prompt.shown + (1 if edit.kind is EditKind.INSERT else 0)
-        if not example.own_words or not fits:
-            out.append(example)
-            continue
-        drawn = generate_grouped(
-            policy,
-            [prompt],
-            [[(edit.kind, edit.position)] * config.samples],
-            sampling.temperature,
-            sampling.top_p,
-            sampling.max_new_tokens,
-            one_sentence=True,
-        )
-        existing = {s.strip().lower() for s in example.sentences}
-        samples = [
-            s.sentence
-            for s in drawn
-            if s.complete
-            and s.sentence.strip().lower() not in existing
-            and may_be_suggested(s.sentence, sampling.max_sentence_chars)
-        ]
-        found = closest(edit.sentence, samples, example.seeker, join_sentences(example.sentences), embedder)
-        if found is None or found[1] < config.floor:
-            out.append(example)
-            continue
-        out.append(replace(example, edit=replace(edit, sentence=found[0])))
-        replaced += 1
-    return out, replaced
+        policy.eval()
+        sampling = config.sampling
+        out, replaced = [], 0
+        for example in examples:
+            prompt = encode_prompt(policy.tokenizer, example.seeker, example.sentences, policy.config.prompt)
+            edit = example.edit
+            fits = edit.position < prompt.shown + (1 if edit.kind is EditKind.INSERT else 0)
+            if not example.own_words or not fits:
+                out.append(example)
+                continue
+            drawn = generate_grouped(
+                policy,
+                [prompt],
+                [[(edit.kind, edit.position)] * config.samples],
+                sampling.temperature,
+                sampling.top_p,
+                sampling.max_new_tokens,
+                one_sentence=True,
+            )
+            existing = {s.strip().lower() for s in example.sentences}
+            samples = [
+                s.sentence
+                for s in drawn
+                if s.complete
+                and s.sentence.strip().lower() not in existing
+                and may_be_suggested(s.sentence, sampling.max_sentence_chars)
+            ]
+            found = closest(edit.sentence, samples, example.seeker, join_sentences(example.sentences), embedder)
+            if found is None or found[1] < config.floor:
+                out.append(example)
+                continue
+            out.append(replace(example, edit=replace(edit, sentence=found[0])))
+            replaced += 1
+        return out, replaced

@@ -207,47 +207,38 @@ def retrain(
 ) -> dict[str, Any]:
     """Fine-tune the (trainable) policy in place on weighted feedback; returns what happened."""
     with repeatable(config.seed):
-        return _retrain(policy, examples, config, on_step)
-
-
-def _retrain(
-    policy: RewriterPolicy,
-    examples: list[FeedbackExample],
-    config: FeedbackTrainConfig,
-    on_step: StepCallback | None = None,
-) -> dict[str, Any]:
-    rows = encode_examples(policy, examples)
-    if not rows:
-        return {"examples_used": 0, "steps": 0, "history": [], "config": asdict(config)}
-    # Dropout would make the policy's log-probabilities incomparable with the reference's.
-    policy.train(config.preference_weight == 0)
-    references: list[torch.Tensor | None] = [None] * len(rows)
-    if config.preference_weight > 0:
-        with torch.no_grad():
-            references = [edit_log_likelihoods(policy, _rows(r)) if r.passed_over else None for r in rows]
-    trainable = [p for p in policy.lm.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": trainable, "lr": config.lr_lora},
-            {"params": policy.position_head.parameters(), "lr": config.lr_head},
-        ]
-    )
-    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
-    total = steps_per_epoch * config.epochs if config.max_steps is None else config.max_steps
-    rng = random.Random(config.seed)
-    history, step = [], 0
-    while step < total:
-        order = list(range(len(rows)))
-        rng.shuffle(order)
-        for start in range(0, len(order), config.batch_size):
-            if step >= total:
-                break
-            chunk = order[start : start + config.batch_size]
-            loss, parts = step_loss(policy, [rows[i] for i in chunk], [references[i] for i in chunk], config)
-            optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
-            step += 1
-            history.append({"step": step, "loss": loss.item(), **parts})
-            if on_step:
-                on_step(1 + (step - 1) // steps_per_epoch, step, total, loss.item())
-    policy.eval()
-    return {"examples_used": len(rows), "steps": step, "history": history, "config": asdict(config)}
+        rows = encode_examples(policy, examples)
+        if not rows:
+            return {"examples_used": 0, "steps": 0, "history": [], "config": asdict(config)}
+        # Dropout would make the policy's log-probabilities incomparable with the reference's.
+        policy.train(config.preference_weight == 0)
+        references: list[torch.Tensor | None] = [None] * len(rows)
+        if config.preference_weight > 0:
+            with torch.no_grad():
+                references = [edit_log_likelihoods(policy, _rows(r)) if r.passed_over else None for r in rows]
+        trainable = [p for p in policy.lm.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(
+            [
+                {"params": trainable, "lr": config.lr_lora},
+                {"params": policy.position_head.parameters(), "lr": config.lr_head},
+            ]
+        )
+        steps_per_epoch = math.ceil(len(rows) / config.batch_size)
+        total = steps_per_epoch * config.epochs if config.max_steps is None else config.max_steps
+        rng = random.Random(config.seed)
+        history, step = [], 0
+        while step < total:
+            order = list(range(len(rows)))
+            rng.shuffle(order)
+            for start in range(0, len(order), config.batch_size):
+                if step >= total:
+                    break
+                chunk = order[start : start + config.batch_size]
+                loss, parts = step_loss(policy, [rows[i] for i in chunk], [references[i] for i in chunk], config)
+                optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
+                step += 1
+                history.append({"step": step, "loss": loss.item(), **parts})
+                if on_step:
+                    on_step(1 + (step - 1) // steps_per_epoch, step, total, loss.item())
+        policy.eval()
+        return {"examples_used": len(rows), "steps": step, "history": history, "config": asdict(config)}

@@ -204,162 +204,160 @@ def train_rl(
     if config.threads:
         torch.set_num_threads(config.threads)
     with repeatable(config.seed):
-        return _train_rl(policy, prompts, context, config, checkpoint_dir, on_step, reference_dir, guides)
-
-
-def _train_rl(
-    policy: RewriterPolicy,
-    prompts: list[RLPrompt],
-    context: RewardContext,
-    config: RLConfig,
-    checkpoint_dir: Path,
-    on_step: Callable[[int, int, float], None] | None = None,
-    reference_dir: Path | None = None,
-    guides: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    if config.kl_coef > 0:
-        if reference_dir is None:
-            raise ValueError("a KL penalty needs the warm start to measure against (reference_dir)")
-        policy.lm.load_adapter(reference_dir / ADAPTER_DIR, adapter_name=REFERENCE_ADAPTER, is_trainable=False)
-        policy.lm.set_adapter(POLICY_ADAPTER)
-    trainable = [p for p in policy.lm.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": trainable, "lr": config.lr_lora},
-            {"params": policy.position_head.parameters(), "lr": config.lr_head},
-        ]
-    )
-    step, running = 0, None
-    recent = RecentSentences(config.repeat_window, config.prompts_per_step * config.group_size)
-    forms = RecentOpenings(config.repeat_window, config.prompts_per_step * config.group_size, config.opening_words)
-    rng = random.Random(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    if (checkpoint_dir / STATE_FILE).is_file():
-        state = _load_state(checkpoint_dir, policy, optimiser)
-        step, running = state["step"], state["running"]
-        rng.setstate(state["rng"])
-        generator.set_state(state["generator"])
-        recent = state.get("recent", recent)
-        forms = state.get("forms", forms)
-    log_path = checkpoint_dir / LOG_FILE
-    checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    while step < config.steps:
-        started = time.monotonic()
-        chosen = [rng.choice(prompts) for _ in range(config.prompts_per_step)]
-        encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in chosen]
-        policy.eval()
-        # Every reply's group in one batch: decoding costs about the same per token for 4 rows or 8.
-        prefilled = prefill(policy, encoded)
-        action_groups = [sample_actions([probs] * config.group_size, generator) for probs in prefilled.distributions]
-        led = {g for g in range(len(chosen)) if config.guide_share > 0 and rng.random() < config.guide_share}
-        with bf16_autocast(policy.device, config.bf16):
-            # A led group's last sample is drawn on its own after its lead, the others in one batch.
-            free = iter(
-                generate_grouped(
-                    policy,
-                    encoded,
-                    [group[:-1] if g in led else group for g, group in enumerate(action_groups)],
-                    config.temperature,
-                    config.top_p,
-                    config.max_new_tokens,
-                    prefilled=prefilled,
-                )
-            )
-            sampled = []
-            for g, group in enumerate(action_groups):
-                sampled += [next(free) for _ in group[: -1 if g in led else None]]
-                if g in led:
-                    lead = lead_in(rng.choice(guides))
-                    sampled.append(
-                        generate_led(
-                            policy, encoded[g], group[-1], lead, config.temperature, config.top_p, config.max_new_tokens
-                        )
-                    )
-        batch = [prompt for prompt in chosen for _ in range(config.group_size)]
-        actions = [action for group in action_groups for action in group]
-        edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
-        posts = [p.seeker for p in batch]
-        # Only sentences that could be shown are scored: an empty one replacing a reply's only sentence
-        # leaves nothing for the classifier to read, and the rest would earn the fixed reward anyway.
-        usable = [i for i, s in enumerate(sampled) if s.sentence and s.complete and context.sentence_ok(s.sentence)]
-        breakdown = (
-            score_edits(
-                [posts[i] for i in usable], [batch[i].sentences for i in usable], [edits[i] for i in usable], context
-            )
-            if usable
-            else []
-        )
-        scored = dict(zip(usable, (b.total for b in breakdown), strict=True))
-        totals = torch.tensor(
-            [scored.get(i, config.unusable_reward) for i in range(len(sampled))], device=policy.device
-        )
-        rows = [s.sequence for s in sampled]
-        sentences = [s.sentence for s in sampled]
-        repeats = torch.tensor(recent.repetition(posts, context.embedder.embed(sentences)), device=policy.device)
-        shares = torch.tensor(forms.shares(posts, sentences), device=policy.device)
         if config.kl_coef > 0:
-            grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
-            with bf16_autocast(policy.device, config.bf16):
-                reference = reference_log_probs(policy, grouped)
-        # Eval mode for the gradient pass too: without dropout its log-probabilities are the policy's
-        # own, the ones the KL penalty compares with the warm start's (as RLHF trainers do).
-        with bf16_autocast(policy.device, config.bf16):
-            log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
-        kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
-        penalised = (
-            totals
-            - config.kl_coef * kl
-            - penalty(repeats, config.repeat_coef, config.repeat_floor)
-            - penalty(shares, config.opening_coef, config.opening_floor)
+            if reference_dir is None:
+                raise ValueError("a KL penalty needs the warm start to measure against (reference_dir)")
+            policy.lm.load_adapter(reference_dir / ADAPTER_DIR, adapter_name=REFERENCE_ADAPTER, is_trainable=False)
+            policy.lm.set_adapter(POLICY_ADAPTER)
+        trainable = [p for p in policy.lm.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(
+            [
+                {"params": trainable, "lr": config.lr_lora},
+                {"params": policy.position_head.parameters(), "lr": config.lr_head},
+            ]
         )
-        groups = penalised.view(config.prompts_per_step, config.group_size)
-        advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
-        loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()
-        optimiser.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable + list(policy.position_head.parameters()), 1.0)
-        optimiser.step()
-        step += 1
-        batch_mean = float(totals.mean())
-        running = batch_mean if running is None else 0.9 * running + 0.1 * batch_mean
-        record = {
-            "step": step,
-            "reward": batch_mean,
-            "running_reward": running,
-            "loss": loss.item(),
-            "kl": float(kl.mean()),
-            "repeat": float(repeats.mean()),
-            "opening": float(shares.mean()),
-            "usable": len(usable) / len(sampled),
-            "guided": len(led),
-            **{  # means over the usable samples
-                k: sum(getattr(b, k) for b in breakdown) / max(1, len(breakdown))
-                for k in ("empathy", "fluency", "coherence", "mutual_information")
-            },
-            "example": {"seeker": batch[0].seeker[:200], "edit": asdict(edits[0])},
-            "sentences": [s.sentence for s in sampled],  # the learning curve's distinct-2: collapse shows there
-            "seconds": round(time.monotonic() - started, 2),
-        }
-        with log_path.open("a") as log:
-            log.write(json.dumps(record, default=str) + "\n")
-        if on_step:
-            on_step(step, config.steps, running)
-        if config.snapshot_every and step % config.snapshot_every == 0:
-            save(policy, checkpoint_dir / SNAPSHOT_DIR / f"step-{step}")
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            save(policy, checkpoint_dir)
-            torch.save(
-                {
-                    "step": step,
-                    "running": running,
-                    "optimiser": optimiser.state_dict(),
-                    "rng": rng.getstate(),
-                    "generator": generator.get_state(),
-                    "recent": recent,
-                    "forms": forms,
-                    "config": asdict(config),
-                },
-                checkpoint_dir / STATE_FILE,
+        step, running = 0, None
+        recent = RecentSentences(config.repeat_window, config.prompts_per_step * config.group_size)
+        forms = RecentOpenings(config.repeat_window, config.prompts_per_step * config.group_size, config.opening_words)
+        rng = random.Random(config.seed)
+        generator = torch.Generator().manual_seed(config.seed)
+        if (checkpoint_dir / STATE_FILE).is_file():
+            state = _load_state(checkpoint_dir, policy, optimiser)
+            step, running = state["step"], state["running"]
+            rng.setstate(state["rng"])
+            generator.set_state(state["generator"])
+            recent = state.get("recent", recent)
+            forms = state.get("forms", forms)
+        log_path = checkpoint_dir / LOG_FILE
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        while step < config.steps:
+            started = time.monotonic()
+            chosen = [rng.choice(prompts) for _ in range(config.prompts_per_step)]
+            encoded = [encode_prompt(policy.tokenizer, p.seeker, p.sentences, policy.config.prompt) for p in chosen]
+            policy.eval()
+            # Every reply's group in one batch: decoding costs about the same per token for 4 rows or 8.
+            prefilled = prefill(policy, encoded)
+            action_groups = [
+                sample_actions([probs] * config.group_size, generator) for probs in prefilled.distributions
+            ]
+            led = {g for g in range(len(chosen)) if config.guide_share > 0 and rng.random() < config.guide_share}
+            with bf16_autocast(policy.device, config.bf16):
+                # A led group's last sample is drawn on its own after its lead, the others in one batch.
+                free = iter(
+                    generate_grouped(
+                        policy,
+                        encoded,
+                        [group[:-1] if g in led else group for g, group in enumerate(action_groups)],
+                        config.temperature,
+                        config.top_p,
+                        config.max_new_tokens,
+                        prefilled=prefilled,
+                    )
+                )
+                sampled = []
+                for g, group in enumerate(action_groups):
+                    sampled += [next(free) for _ in group[: -1 if g in led else None]]
+                    if g in led:
+                        lead = lead_in(rng.choice(guides))
+                        sampled.append(
+                            generate_led(
+                                policy,
+                                encoded[g],
+                                group[-1],
+                                lead,
+                                config.temperature,
+                                config.top_p,
+                                config.max_new_tokens,
+                            )
+                        )
+            batch = [prompt for prompt in chosen for _ in range(config.group_size)]
+            actions = [action for group in action_groups for action in group]
+            edits = [Edit(kind, pos, s.sentence) for (kind, pos), s in zip(actions, sampled, strict=True)]
+            posts = [p.seeker for p in batch]
+            # Only sentences that could be shown are scored: an empty one replacing a reply's only sentence
+            # leaves nothing for the classifier to read, and the rest would earn the fixed reward anyway.
+            usable = [i for i, s in enumerate(sampled) if s.sentence and s.complete and context.sentence_ok(s.sentence)]
+            breakdown = (
+                score_edits(
+                    [posts[i] for i in usable],
+                    [batch[i].sentences for i in usable],
+                    [edits[i] for i in usable],
+                    context,
+                )
+                if usable
+                else []
             )
-    policy.eval()
-    return {"steps": step, "running_reward": running, "config": asdict(config)}
+            scored = dict(zip(usable, (b.total for b in breakdown), strict=True))
+            totals = torch.tensor(
+                [scored.get(i, config.unusable_reward) for i in range(len(sampled))], device=policy.device
+            )
+            rows = [s.sequence for s in sampled]
+            sentences = [s.sentence for s in sampled]
+            repeats = torch.tensor(recent.repetition(posts, context.embedder.embed(sentences)), device=policy.device)
+            shares = torch.tensor(forms.shares(posts, sentences), device=policy.device)
+            if config.kl_coef > 0:
+                grouped = [rows[i : i + config.group_size] for i in range(0, len(rows), config.group_size)]
+                with bf16_autocast(policy.device, config.bf16):
+                    reference = reference_log_probs(policy, grouped)
+            # Eval mode for the gradient pass too: without dropout its log-probabilities are the policy's
+            # own, the ones the KL penalty compares with the warm start's (as RLHF trainers do).
+            with bf16_autocast(policy.device, config.bf16):
+                log_probs, entropies, sentence_totals = policy_log_probs(policy, rows)
+            kl = sentence_totals.detach() - reference if config.kl_coef > 0 else torch.zeros_like(totals)
+            penalised = (
+                totals
+                - config.kl_coef * kl
+                - penalty(repeats, config.repeat_coef, config.repeat_floor)
+                - penalty(shares, config.opening_coef, config.opening_floor)
+            )
+            groups = penalised.view(config.prompts_per_step, config.group_size)
+            advantages = (groups - groups.mean(dim=1, keepdim=True)).flatten()
+            loss = -(advantages * log_probs).mean() - config.position_entropy * entropies.mean()
+            optimiser.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable + list(policy.position_head.parameters()), 1.0)
+            optimiser.step()
+            step += 1
+            batch_mean = float(totals.mean())
+            running = batch_mean if running is None else 0.9 * running + 0.1 * batch_mean
+            record = {
+                "step": step,
+                "reward": batch_mean,
+                "running_reward": running,
+                "loss": loss.item(),
+                "kl": float(kl.mean()),
+                "repeat": float(repeats.mean()),
+                "opening": float(shares.mean()),
+                "usable": len(usable) / len(sampled),
+                "guided": len(led),
+                **{  # means over the usable samples
+                    k: sum(getattr(b, k) for b in breakdown) / max(1, len(breakdown))
+                    for k in ("empathy", "fluency", "coherence", "mutual_information")
+                },
+                "example": {"seeker": batch[0].seeker[:200], "edit": asdict(edits[0])},
+                "sentences": [s.sentence for s in sampled],  # the learning curve's distinct-2: collapse shows there
+                "seconds": round(time.monotonic() - started, 2),
+            }
+            with log_path.open("a") as log:
+                log.write(json.dumps(record, default=str) + "\n")
+            if on_step:
+                on_step(step, config.steps, running)
+            if config.snapshot_every and step % config.snapshot_every == 0:
+                save(policy, checkpoint_dir / SNAPSHOT_DIR / f"step-{step}")
+            if step % config.checkpoint_every == 0 or step == config.steps:
+                save(policy, checkpoint_dir)
+                torch.save(
+                    {
+                        "step": step,
+                        "running": running,
+                        "optimiser": optimiser.state_dict(),
+                        "rng": rng.getstate(),
+                        "generator": generator.get_state(),
+                        "recent": recent,
+                        "forms": forms,
+                        "config": asdict(config),
+                    },
+                    checkpoint_dir / STATE_FILE,
+                )
+        policy.eval()
+        return {"steps": step, "running_reward": running, "config": asdict(config)}

@@ -112,53 +112,43 @@ def train_warmstart(
     if config.threads:
         torch.set_num_threads(config.threads)
     with repeatable(config.seed):
-        return _train_warmstart(lm_dir, built, policy_config, config, on_step)
-
-
-def _train_warmstart(
-    lm_dir: Path,
-    built: list[WarmStartExample],
-    policy_config: PolicyConfig,
-    config: WarmStartConfig,
-    on_step: StepCallback | None = None,
-) -> tuple[RewriterPolicy, dict[str, Any]]:
-    policy = build(lm_dir, policy_config, device=best_device())
-    rows = select_examples(built, policy, config)
-    trainable = [p for p in policy.lm.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(
-        [
-            {"params": trainable, "lr": config.lr_lora},
-            {"params": policy.position_head.parameters(), "lr": config.lr_head},
-        ],
-        weight_decay=config.weight_decay,
-    )
-    base_lrs = [g["lr"] for g in optimiser.param_groups]
-    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
-    total = (
-        steps_per_epoch * config.epochs
-        if config.max_steps is None
-        else min(config.max_steps, steps_per_epoch * config.epochs)
-    )
-    rng = random.Random(config.seed)
-    history: list[dict[str, float]] = []
-    step = 0
-    policy.train()
-    for epoch in range(1, config.epochs + 1):
-        order = list(range(len(rows)))
-        rng.shuffle(order)
-        for batch_step, start in enumerate(range(0, len(order), config.batch_size), start=1):
-            if step >= total:
-                break
-            factor = max(0.05, 1 - step / total)  # linear decay; the adapter starts from zero, no warm-up needed
-            for group, base in zip(optimiser.param_groups, base_lrs, strict=True):
-                group["lr"] = base * factor
-            loss, parts = batch_loss(
-                policy, [rows[i] for i in order[start : start + config.batch_size]], config.position_weight
-            )
-            optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
-            step += 1
-            history.append({"step": step, "loss": loss.item(), **parts})
-            if on_step:
-                on_step(epoch, batch_step, steps_per_epoch, loss.item())
-    policy.eval()
-    return policy, {"examples_used": len(rows), "steps": step, "history": history, "config": asdict(config)}
+        policy = build(lm_dir, policy_config, device=best_device())
+        rows = select_examples(built, policy, config)
+        trainable = [p for p in policy.lm.parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(
+            [
+                {"params": trainable, "lr": config.lr_lora},
+                {"params": policy.position_head.parameters(), "lr": config.lr_head},
+            ],
+            weight_decay=config.weight_decay,
+        )
+        base_lrs = [g["lr"] for g in optimiser.param_groups]
+        steps_per_epoch = math.ceil(len(rows) / config.batch_size)
+        total = (
+            steps_per_epoch * config.epochs
+            if config.max_steps is None
+            else min(config.max_steps, steps_per_epoch * config.epochs)
+        )
+        rng = random.Random(config.seed)
+        history: list[dict[str, float]] = []
+        step = 0
+        policy.train()
+        for epoch in range(1, config.epochs + 1):
+            order = list(range(len(rows)))
+            rng.shuffle(order)
+            for batch_step, start in enumerate(range(0, len(order), config.batch_size), start=1):
+                if step >= total:
+                    break
+                factor = max(0.05, 1 - step / total)  # linear decay; the adapter starts from zero, no warm-up needed
+                for group, base in zip(optimiser.param_groups, base_lrs, strict=True):
+                    group["lr"] = base * factor
+                loss, parts = batch_loss(
+                    policy, [rows[i] for i in order[start : start + config.batch_size]], config.position_weight
+                )
+                optimiser_step(optimiser, loss, trainable + list(policy.position_head.parameters()))
+                step += 1
+                history.append({"step": step, "loss": loss.item(), **parts})
+                if on_step:
+                    on_step(epoch, batch_step, steps_per_epoch, loss.item())
+        policy.eval()
+        return policy, {"examples_used": len(rows), "steps": step, "history": history, "config": asdict(config)}
