@@ -3,7 +3,7 @@
 Per reply: the position head proposes the likeliest edits, the language model samples a few
 sentences for each, the safety filter drops what must not be shown (and sentences the token limit
 cut short), the voice check drops sentences that tell a story of the supporter's instead of taking
-up the seeker's, and the rest are ranked by
+up the seeker's or speak as a chat assistant, and the rest are ranked by
 the cheap parts of the reward (change in empathy by the classifier, the generation's own mean
 log-probability, coherence with the reply) before near-duplicates are removed.
 """
@@ -21,7 +21,7 @@ from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.generate import Sampled, generate_grouped, prefill, top_actions
 from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
-from partner_model.rewriter.voice import tells_the_writers_story
+from partner_model.rewriter.voice import out_of_voice
 from partner_model.safety import load_filters, sentence_problems
 from partner_model.text import split_sentences
 
@@ -30,7 +30,7 @@ def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = (
     """The one rule for what a supporter may be shown, shared with RL, which gives any other sentence
     no credit. The voice check's regexes go first: they reject many candidates before the profanity
     model runs."""
-    if tells_the_writers_story(sentence):
+    if out_of_voice(sentence):
         return False
     return not sentence_problems(sentence, max_chars, blocked)
 

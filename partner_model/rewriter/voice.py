@@ -13,6 +13,11 @@ the seeker did, feels or knows of them ("Have you tried to talk to me?", "How di
 for you?") or asks of "us": the seeker came with their own trouble, not to account for a relationship the
 rewriter invented.
 
+The base model was tuned as a chat assistant, and under sampling it now and then falls back into that
+persona: it refuses, apologises "for any confusion" or says it is an AI ("I am sorry for any
+misunderstanding but I don't have the capability to help with your question", the shipped adapter on a
+dev post). No supporter speaks like that, so those sentences are not suggested either.
+
 The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
 rewriter generated on dev posts) measures the check both ways.
 """
@@ -24,6 +29,7 @@ import re
 from partner_model.safety import SafetyFigures, detection_figures, read_labelled
 
 SET_NAME = "voice_sentences.tsv"  # in partner_model/safety_data/
+OUT_OF_VOICE = frozenset({"writer", "assistant"})  # the set's labels of sentences never suggested
 
 # Stance: the supporter turned towards the seeker. Removed before the other patterns look and first-person
 # words are counted ("talk with me" is an offer, "time with me" is not).
@@ -108,6 +114,34 @@ ABOUT_THE_WRITER = re.compile(
     re.IGNORECASE,
 )
 
+# The chat assistant's persona. Phrases a peer might use too ("I can't give medical advice", "How can I
+# help you?", "I hope this helps") are left out: only what a help desk or a model says of itself is here.
+# None of the 9,898 sentences of EPITOME's train and dev replies (people's own words) matches.
+_MACHINE = (
+    r"(?:ai|a\.i\.|artificial\s+intelligence|(?:large\s+)?language\s+model|(?:virtual\s+|digital\s+|ai\s+)?assistant"
+    r"|chat\s?bot|bot|computer\s+program)"
+)
+ASSISTANT = re.compile(
+    "|".join(
+        (
+            rf"\bas\s+an?\s+{_MACHINE}\b",
+            rf"\bi(?:'m|\s+am)\s+(?:(?:just|only|merely)\s+)?(?:an?\s+)?{_MACHINE}\b(?!\s+(?:is|was|can|could))",
+            r"\b(?:ai|language)\s+model\b",
+            r"\bi\s+(?:don't|do\s+not|cannot|can't)\s+(?:have\s+)?(?:the\s+)?(?:capabilit\w*|access\s+to\s+(?:the\s+)?(?:internet|web))\b",
+            r"\b(?:don't|do\s+not)\s+have\s+(?:the\s+)?abilit\w*\s+to\s+(?:browse|access|assist|provide|answer)\b",
+            r"\bi(?:'m|\s+am)\s+(?:not\s+able|unable)\s+to\s+(?:assist|provide|browse|access|answer\s+(?:that|this|your))\b",
+            r"\b(?:can't|cannot|can\s+not|unable\s+to)\s+assist\b",
+            r"\b(?:help|assist)\w*\s+(?:you\s+)?with\s+(?:your|this|that)\s+(?:question|request|query|inquiry|enquiry)\b",
+            r"\b(?:sorry|apologi[sz]e)\s+for\s+(?:any|the)\s+(?:confusion|misunderstanding|inconvenience)\b",
+            r"\b(?:can|may)\s+i\s+assist\b",
+            r"\banything\s+else\s+i\s+(?:can|could|may)\s+(?:help|assist)\b",
+            r"\bi\s+(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:feelings|emotions|a\s+body)\b",
+            r"\b(?:my|the)\s+(?:training\s+data|knowledge\s+cut-?off)\b",
+        )
+    ),
+    re.IGNORECASE,
+)
+
 
 def tells_the_writers_story(sentence: str) -> bool:
     """True when the sentence is about the supporter rather than the seeker.
@@ -130,7 +164,24 @@ def tells_the_writers_story(sentence: str) -> bool:
     return len(first) > second or (len(first) == second > 0 and not POSSESSIVES.isdisjoint(first))
 
 
+def speaks_as_an_assistant(sentence: str) -> bool:
+    """True when the sentence is the base model's help-desk persona rather than a person's words.
+
+    >>> speaks_as_an_assistant("As an AI, I don't have feelings, but I'm here to listen.")
+    True
+    >>> speaks_as_an_assistant("Is there anything I can do to help you?")
+    False
+    """
+    return bool(ASSISTANT.search(sentence.replace("\u2019", "'")))
+
+
+def out_of_voice(sentence: str) -> bool:
+    """True when the sentence is not the supporter speaking to the seeker: the supporter's own story made up
+    for them, or the base model speaking as an assistant."""
+    return tells_the_writers_story(sentence) or speaks_as_an_assistant(sentence)
+
+
 def evaluate_voice_set() -> SafetyFigures:
-    """Precision and recall of the check on the labelled set ('writer': tells the supporter's story)."""
+    """Precision and recall of the check on the labelled set ('writer' and 'assistant' rows are out of voice)."""
     rows = read_labelled(SET_NAME)
-    return detection_figures([(label == "writer", tells_the_writers_story(text), text) for label, text in rows])
+    return detection_figures([(label in OUT_OF_VOICE, out_of_voice(text), text) for label, text in rows])

@@ -15,7 +15,7 @@ from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.rewriter.inference import Rewriter
-from partner_model.rewriter.voice import tells_the_writers_story
+from partner_model.rewriter.voice import out_of_voice
 from partner_model.safety import sentence_problems
 from partner_model.samples import SAMPLE_EXCHANGES
 from partner_model.text import split_sentences
@@ -47,7 +47,7 @@ def test_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, in
     original = split_sentences(response)
     for suggestion in suggestions:
         assert sentence_problems(suggestion.edit.sentence, 300) == []
-        assert not tells_the_writers_story(suggestion.edit.sentence)
+        assert not out_of_voice(suggestion.edit.sentence)
         assert suggestion.new_response == suggestion.edit.apply(original)
         assert {"empathy", "coherence", "rank_score"} <= set(suggestion.rewards)
 

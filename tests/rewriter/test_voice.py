@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from partner_model.rewriter.voice import evaluate_voice_set, tells_the_writers_story
+from partner_model.rewriter.voice import evaluate_voice_set, out_of_voice, tells_the_writers_story
 
 
 def test_the_check_separates_the_labelled_sentences() -> None:
@@ -57,11 +57,39 @@ def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: s
 
 
 @pytest.mark.parametrize(
+    "sentence",
+    [
+        # the shipped adapter's, on a dev post (session 34's closing note): a tie of 'I' and 'you' passed
+        "You have a question and I am sorry for any misunderstanding but I don't have the capability to help with"
+        " your question.",
+        "As an AI language model, I can't know how you feel.",
+        "I\u2019m just a bot, but I hope things get better.",
+        "Is there anything else I can assist you with?",
+    ],
+)
+def test_the_base_models_assistant_persona_is_out_of_voice(sentence: str) -> None:
+    assert out_of_voice(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I'm not a doctor, but that pain sounds worth showing to one, have you been able to?",
+        "Is there anything I can do to help you?",
+        "It sounds like a misunderstanding between you and your sister, what did she say?",
+    ],
+)
+def test_a_peers_plain_offers_are_in_voice(sentence: str) -> None:
+    assert not out_of_voice(sentence)
+
+
+@pytest.mark.parametrize(
     ("sentence", "shown"),
     [
         ("That sounds exhausting, how are you holding up?", True),
         ("I've been feeling really down lately too.", False),  # the supporter's story
         ("Message @jo for help, she knows.", False),  # a mention: the safety filter
+        ("Sorry for any confusion, I am an AI and cannot assist with that.", False),  # the assistant persona
     ],
 )
 def test_what_may_be_suggested_is_the_voice_check_and_the_safety_filter_together(sentence: str, shown: bool) -> None:
