@@ -117,6 +117,7 @@ class RewriterSettings(BaseModel):
     samples_per_action: int = Field(6, ge=1, le=10)
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
+    max_cached_tokens: int = Field(3600, ge=64)
     quantize: bool = True
     train_bf16: bool = True
 
@@ -129,6 +130,7 @@ class RewriterSettings(BaseModel):
             samples_per_action=self.samples_per_action,
             replies_per_generation=self.replies_per_generation,
             sampling_rounds=self.sampling_rounds,
+            max_cached_tokens=self.max_cached_tokens,
             max_sentence_chars=self.max_sentence_chars,
             quantize=self.quantize,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -139,6 +140,7 @@ def generate_grouped(
     max_new_tokens: int,
     one_sentence: bool = False,
     prefilled: Prefilled | None = None,
+    max_cached_tokens: int | None = None,
 ) -> list[Sampled]:
     """Candidates for several replies in one batch (actions[i]: the edits to sample for prompts[i]),
     in the order of the flattened actions.
@@ -148,6 +150,10 @@ def generate_grouped(
     ("insert [1]:", "replace [0]:"). The prefixes have one length for single-digit slots, so rows need
     no padding after their prompt; otherwise this falls back to the padded batch that encodes every
     row's prompt.
+
+    max_cached_tokens: rows times prompt width held in the cache at once. Each row carries its own copy
+    of its prompt's cache, so a long post sampled 18 ways took the worker 360 MB past a short one; rows
+    beyond the budget are sampled in further passes, each from a copy of the prefilled cache.
     """
     rows_prompt = [prompt for prompt, group in zip(prompts, actions, strict=True) for _ in group]
     rows_action = [action for group in actions for action in group]
@@ -161,11 +167,16 @@ def generate_grouped(
     if len(ids) != len(prompts) or cache.get_seq_length() != ids.shape[1]:
         raise ValueError("a prefilled cache serves one generation, of the prompts it was made from")
     owners = torch.tensor([i for i, group in enumerate(actions) for _ in group])
-    cache.batch_select_indices(owners.to(policy.device))
     prefix_ids = torch.tensor(prefixes)
-    row_ids = torch.cat([ids[owners], prefix_ids], dim=1)
-    row_mask = torch.cat([mask[owners], torch.ones_like(prefix_ids)], dim=1)
-    drawn = _decode(policy, row_ids, row_mask, cache, temperature, top_p, max_new_tokens, one_sentence)
+    per_pass = len(owners) if max_cached_tokens is None else max(1, max_cached_tokens // ids.shape[1])
+    drawn: list[_Drawn] = []
+    for start in range(0, len(owners), per_pass):
+        part = slice(start, start + per_pass)
+        part_cache = cache if start + per_pass >= len(owners) else copy.deepcopy(cache)
+        part_cache.batch_select_indices(owners[part].to(policy.device))
+        row_ids = torch.cat([ids[owners[part]], prefix_ids[part]], dim=1)
+        row_mask = torch.cat([mask[owners[part]], torch.ones_like(prefix_ids[part])], dim=1)
+        drawn += _decode(policy, row_ids, row_mask, part_cache, temperature, top_p, max_new_tokens, one_sentence)
     return _collect(policy, rows_prompt, rows_action, prefixes, drawn)
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from partner_model.heap import return_freed_memory
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.generate import Sampled, generate_grouped, prefill, top_actions
@@ -50,6 +51,9 @@ class RewriteConfig:
     # Replies whose candidates are sampled in one batch. On the 2-core CPU one at a time was faster
     # (a batch of 8 replies ran at 0.83x) and holds one reply's cache; a GPU wants more.
     replies_per_generation: int = 1
+    # Rows times prompt tokens cached at once while sampling (generate_grouped): 18 rows of a typical
+    # 30-word post and reply fit; a long post is sampled in two passes instead of taking 360 MB more.
+    max_cached_tokens: int = 3600
     # A reply the filters leave with fewer than n suggestions is sampled again, up to this many rounds in
     # all. 1 on a CPU: a second round doubles the time of most replies with the shipped adapter.
     sampling_rounds: int = 1
@@ -170,9 +174,11 @@ class Rewriter:
                 cfg.max_new_tokens,
                 one_sentence=True,
                 prefilled=prefilled,
+                max_cached_tokens=cfg.max_cached_tokens,
             )
             pairs = [(i, action) for i in chunk for action in actions[i]]
             found += [(i, action, sample) for (i, action), sample in zip(pairs, samples, strict=True)]
+            return_freed_memory()
         return found
 
     def _usable(self, sample: Sampled, existing: set[str], blocked: set[str]) -> bool:

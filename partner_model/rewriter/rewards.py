@@ -89,13 +89,15 @@ def empathy_change(
     mechanisms: Mapping[str, float] | None = None,
 ) -> list[float]:
     """Expected total empathy of the new reply minus the original's, by the reward classifier
-    (mechanisms: per-mechanism weights of the total, as in RewardWeights; None counts each once)."""
-    scores = scorer.score(list(zip(seekers, new, strict=True)) + list(zip(seekers, originals, strict=True)))
-    half = len(new)
-    return [
-        expected_total(a, mechanisms) - expected_total(b, mechanisms)
-        for a, b in zip(scores[:half], scores[half:], strict=True)
-    ]
+    (mechanisms: per-mechanism weights of the total, as in RewardWeights; None counts each once).
+
+    Each distinct pair is scored once: ranking compares a reply's 18 candidates with one original, and
+    scoring it 18 times doubled the classifier's work."""
+    after = list(zip(seekers, new, strict=True))
+    before = list(zip(seekers, originals, strict=True))
+    distinct = list(dict.fromkeys(after + before))
+    totals = dict(zip(distinct, (expected_total(s, mechanisms) for s in scorer.score(distinct)), strict=True))
+    return [totals[a] - totals[b] for a, b in zip(after, before, strict=True)]
 
 
 def fluency(new: list[str], *, originals: list[str], lm: ScoresLikelihood) -> list[float]:

@@ -87,6 +87,27 @@ def test_sampling_replies_together_or_one_at_a_time_gives_the_same_sentences(pol
     assert [s.sequence.sentence for s in together] == [s.sequence.sentence for s in apart]
 
 
+def test_rows_past_the_cache_budget_are_sampled_in_further_passes_with_the_same_sentences(
+    policy: RewriterPolicy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long post's rows are sampled a few at a time so that their copies of its cache fit the budget;
+    what they write does not depend on how many share a pass."""
+    prompts = _prompts(policy)
+    whole = generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS)
+    passes: list[int] = []
+    real_decode = generate_module._decode
+
+    def counted(*args: object, **kwargs: object) -> list:
+        passes.append(len(args[1]))  # type: ignore[arg-type]
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(generate_module, "_decode", counted)
+    width = max(len(p.input_ids) for p in prompts)
+    split = generate_grouped(policy, prompts, ACTIONS, 0.0, 1.0, NEW_TOKENS, max_cached_tokens=2 * width)
+    assert passes == [2, 2]
+    assert [s.sequence.sentence for s in split] == [s.sequence.sentence for s in whole]
+
+
 def test_one_pass_chooses_the_edits_and_starts_their_generation(policy: RewriterPolicy) -> None:
     """The position head reads the same states from the left-padded pass whose cache generation then
     continues from as from each prompt encoded on its own, and sampling from that cache writes what

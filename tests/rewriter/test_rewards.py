@@ -43,6 +43,25 @@ def test_adding_empathy_raises_the_empathy_reward_and_removing_it_lowers_it(clas
     assert down < -1.0
 
 
+def test_a_reply_ranked_against_many_candidates_is_scored_once(classifier: EmpathyScorer) -> None:
+    """The ranking compares each of a reply's candidates with the one original: scoring it again for each
+    candidate doubled the classifier's work. The changes are the ones scoring every pair gives."""
+    seen: list[tuple[str, str]] = []
+
+    class Counting:
+        def score(self, pairs: list[tuple[str, str]]) -> list:
+            seen.extend(pairs)
+            return classifier.score(pairs)
+
+    candidates = [f"That sounds so painful. {REPLY}", f"Did you apply anywhere yet? {REPLY}", f"Ok. {REPLY}"]
+    changes = rewards.empathy_change(candidates, originals=[REPLY] * 3, seekers=[SEEKER] * 3, scorer=Counting())
+    assert len(seen) == 4
+    before = rewards.expected_total(classifier.score([(SEEKER, REPLY)])[0])
+    alone = [rewards.expected_total(classifier.score([(SEEKER, c)])[0]) - before for c in candidates]
+    assert changes == pytest.approx(alone, abs=0.15)  # int8 activations are scaled over a batch
+    assert changes[0] > changes[2]
+
+
 def test_a_fluent_sentence_is_more_fluent_than_word_salad(lm: BaseLMScorer) -> None:
     fluent, salad = rewards.fluency(
         [f"That sounds really hard. {REPLY}", f"Hard sounds that really the. {REPLY}"], originals=[REPLY, REPLY], lm=lm
