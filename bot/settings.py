@@ -118,6 +118,9 @@ class RewriterSettings(BaseModel):
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
     max_cached_tokens: int = Field(3600, ge=64)
+    rank_generation: float = Field(0.5, ge=0.0)
+    rank_coherence: float = Field(0.5, ge=0.0)
+    rank_specificity: float = Field(1.0, ge=0.0)  # why 1: config.toml
     quantize: bool = True
     train_bf16: bool = True
 
@@ -132,6 +135,9 @@ class RewriterSettings(BaseModel):
             sampling_rounds=self.sampling_rounds,
             max_cached_tokens=self.max_cached_tokens,
             max_sentence_chars=self.max_sentence_chars,
+            generation_weight=self.rank_generation,
+            coherence_weight=self.rank_coherence,
+            specificity_weight=self.rank_specificity,
             quantize=self.quantize,
         )
 

@@ -5,7 +5,9 @@ sentences for each, the safety filter drops what must not be shown (and sentence
 cut short), the voice check drops sentences that tell a story of the supporter's instead of taking
 up the seeker's or speak as a chat assistant, and the rest are ranked by
 the cheap parts of the reward (change in empathy by the classifier, the generation's own mean
-log-probability, coherence with the reply) before near-duplicates are removed.
+log-probability, coherence with the reply) and the sentence's similarity to the seeker's post (a cheap
+stand-in for the reward's mutual information: a sentence that fits any post is worth less) before
+near-duplicates are removed.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ class RewriteConfig:
     max_new_tokens: int = 32
     max_sentence_chars: int = 300
     generation_weight: float = 0.5  # weight of the generation's mean log-probability in the ranking
-    coherence_weight: float = 0.5
+    coherence_weight: float = 0.5  # ... of the new sentence's similarity to the rest of the reply
+    specificity_weight: float = 1.0  # ... of its similarity to the seeker's post (why 1: config.toml)
     duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
     quantize: bool = True  # int8 dynamic quantisation of the language model when sampling on a CPU
     # Replies whose candidates are sampled in one batch. On the 2-core CPU one at a time was faster
@@ -203,10 +206,17 @@ class Rewriter:
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
         coherence = rewards.coherence([e.sentence for e, _ in found], rests=rests, embedder=self.embedder)
+        specificity = self.embedder.similarity([e.sentence for e, _ in found], [seeker] * len(found))
         scored = []
-        for (edit, log_prob), text, emp, coh in zip(found, new, empathy, coherence, strict=True):
-            rank = emp + cfg.generation_weight * log_prob + cfg.coherence_weight * coh
-            parts = {"empathy": emp, "generation_log_prob": log_prob, "coherence": coh, "rank_score": rank}
+        for (edit, log_prob), text, emp, coh, spec in zip(found, new, empathy, coherence, specificity, strict=True):
+            rank = emp + cfg.generation_weight * log_prob + cfg.coherence_weight * coh + cfg.specificity_weight * spec
+            parts = {
+                "empathy": emp,
+                "generation_log_prob": log_prob,
+                "coherence": coh,
+                "specificity": spec,
+                "rank_score": rank,
+            }
             replaced = sentences[edit.position] if edit.kind is EditKind.REPLACE else None
             scored.append(Suggestion(edit, text, {k: round(v, 4) for k, v in parts.items()}, replaced))
         scored.sort(key=lambda s: s.rewards["rank_score"], reverse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import torch
 from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
 from partner_model.empathy.inference import EmpathyScorer
+from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.inference import Rewriter
 from partner_model.rewriter.voice import out_of_voice
 from partner_model.safety import sentence_problems
@@ -50,6 +52,31 @@ def test_distinct_filtered_suggestions_for_a_typical_pair(rewriter: Rewriter, in
         assert not out_of_voice(suggestion.edit.sentence)
         assert suggestion.new_response == suggestion.edit.apply(original)
         assert {"empathy", "coherence", "rank_score"} <= set(suggestion.rewards)
+
+
+def test_of_two_equally_empathic_suggestions_the_one_about_the_seekers_words_ranks_first(rewriter: Rewriter) -> None:
+    """Ranking weighs a sentence's similarity to the seeker's post (rewriter.rank_specificity): "How have you
+    been?" fits any post, and a supporter wants a suggestion about theirs."""
+    seeker = "My dog died this morning and the house is so quiet without her."
+    sentences = ["That's rough.", "Time heals."]
+
+    class SameEmpathy:  # every reply scores alike, so only the other terms of the ranking decide
+        def score(self, pairs: list[tuple[str, str]]) -> list:
+            return rewriter.scorer.score(pairs[:1]) * len(pairs)
+
+    generic, specific = "How have you been?", "What was your dog like?"
+    found = [(Edit(EditKind.INSERT, 0, generic), -1.0), (Edit(EditKind.INSERT, 0, specific), -1.0)]
+
+    def ranked(weight: float) -> list[str]:
+        config = replace(rewriter.config, coherence_weight=0.0, specificity_weight=weight)
+        ranking = Rewriter(rewriter.policy, SameEmpathy(), rewriter.embedder, "test", config)
+        suggestions = ranking._rank(seeker, sentences, found, 2)
+        assert all("specificity" in s.rewards for s in suggestions)
+        return [s.edit.sentence for s in suggestions]
+
+    assert ranked(0.0) == [generic, specific]  # a tie keeps the order of sampling
+    assert rewriter.config.specificity_weight > 0
+    assert ranked(rewriter.config.specificity_weight) == [specific, generic]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
