@@ -205,8 +205,10 @@ class Rewriter:
         empathy = rewards.empathy_change(
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
-        coherence = rewards.coherence([e.sentence for e, _ in found], rests=rests, embedder=self.embedder)
-        specificity = self.embedder.similarity([e.sentence for e, _ in found], [seeker] * len(found))
+        candidates = [e.sentence for e, _ in found]
+        coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder)
+        # The seeker's post is embedded once, not once per candidate (up to 256 tokens, 18 times a reply).
+        specificity = (self.embedder.embed(candidates) @ self.embedder.embed([seeker])[0]).tolist()
         scored = []
         for (edit, log_prob), text, emp, coh, spec in zip(found, new, empathy, coherence, specificity, strict=True):
             rank = emp + cfg.generation_weight * log_prob + cfg.coherence_weight * coh + cfg.specificity_weight * spec
