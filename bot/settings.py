@@ -114,13 +114,16 @@ class RewriterSettings(BaseModel):
     suggestions: int = Field(3, ge=1, le=5)
     max_sentence_chars: int = Field(300, ge=20, le=2000)
     actions_per_reply: int = Field(3, ge=1, le=10)
-    samples_per_action: int = Field(6, ge=1, le=10)
+    samples_per_action: int = Field(10, ge=1, le=16)
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
-    max_cached_tokens: int = Field(3600, ge=64)
+    max_cached_tokens: int = Field(2400, ge=64)
     rank_generation: float = Field(0.5, ge=0.0)
     rank_coherence: float = Field(0.5, ge=0.0)
     rank_specificity: float = Field(1.0, ge=0.0)  # why 1: config.toml
+    rank_er: float = Field(1.5, ge=0.0)  # why 1.5: config.toml
+    rank_ip: float = Field(1.0, ge=0.0)
+    rank_ex: float = Field(1.0, ge=0.0)
     quantize: bool = True
     train_bf16: bool = True
 
@@ -138,6 +141,7 @@ class RewriterSettings(BaseModel):
             generation_weight=self.rank_generation,
             coherence_weight=self.rank_coherence,
             specificity_weight=self.rank_specificity,
+            mechanism_weights=(self.rank_er, self.rank_ip, self.rank_ex),
             quantize=self.quantize,
         )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from partner_model.empathy import MECHANISMS
 from partner_model.heap import return_freed_memory
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
@@ -41,7 +42,7 @@ def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = (
 @dataclass(frozen=True)
 class RewriteConfig:
     actions_per_reply: int = 3  # likeliest edit positions tried per reply
-    samples_per_action: int = 6  # sentences sampled per position (why 6: config.toml)
+    samples_per_action: int = 10  # sentences sampled per position (why 10: config.toml)
     temperature: float = 0.8  # a little below training's 1.0: variety without rambling
     top_p: float = 0.9
     max_new_tokens: int = 32
@@ -49,14 +50,17 @@ class RewriteConfig:
     generation_weight: float = 0.5  # weight of the generation's mean log-probability in the ranking
     coherence_weight: float = 0.5  # ... of the new sentence's similarity to the rest of the reply
     specificity_weight: float = 1.0  # ... of its similarity to the seeker's post (why 1: config.toml)
+    # How many times the change in each of ER, IP and EX counts in the ranking's empathy term (why ER 1.5:
+    # config.toml). The suggestion's reported empathy is always the plain 0-6 change.
+    mechanism_weights: tuple[float, float, float] = (1.5, 1.0, 1.0)
     duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
     quantize: bool = True  # int8 dynamic quantisation of the language model when sampling on a CPU
     # Replies whose candidates are sampled in one batch. On the 2-core CPU one at a time was faster
     # (a batch of 8 replies ran at 0.83x) and holds one reply's cache; a GPU wants more.
     replies_per_generation: int = 1
-    # Rows times prompt tokens cached at once while sampling (generate_grouped): 18 rows of a typical
-    # 30-word post and reply fit; a long post is sampled in two passes instead of taking 360 MB more.
-    max_cached_tokens: int = 3600
+    # Rows times prompt tokens cached at once while sampling (generate_grouped): the 30 rows of a typical
+    # 30-word post and reply fit; a long post is sampled in passes instead of holding every row's cache.
+    max_cached_tokens: int = 2400
     # A reply the filters leave with fewer than n suggestions is sampled again, up to this many rounds in
     # all. 1 on a CPU: a second round doubles the time of most replies with the shipped adapter.
     sampling_rounds: int = 1
@@ -149,7 +153,13 @@ class Rewriter:
                 wanting = [i for i in wanting if len({e.sentence.lower() for e, _ in candidates[i]}) < n]
                 if not wanting:
                     break
-        return [self._rank(pairs[i][0], sentences[i], candidates.get(i, []), n) for i in range(len(pairs))]
+        ranked = []
+        for i in range(len(pairs)):
+            ranked.append(self._rank(pairs[i][0], sentences[i], candidates.get(i, []), n))
+            # Scoring a reply's candidates leaves ~100 MB of freed holes; kept, they stacked up reply after
+            # reply (1,222 -> 1,498 MB over the 8 sample exchanges at 10 samples per position).
+            return_freed_memory()
+        return ranked
 
     def _sample(
         self, owners: list[int], prompts: dict[int, EncodedPrompt], actions: dict[int, list[tuple[EditKind, int]]]
@@ -202,18 +212,24 @@ class Rewriter:
             " ".join(sentences[: e.position] + sentences[e.position + (1 if e.kind is EditKind.REPLACE else 0) :])
             for e, _ in found
         ]
-        empathy = rewards.empathy_change(
+        changes = rewards.mechanism_changes(
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
+        weights = dict(zip(MECHANISMS, cfg.mechanism_weights, strict=True))
         candidates = [e.sentence for e, _ in found]
         coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder)
         # The seeker's post is embedded once, not once per candidate (up to 256 tokens, 18 times a reply).
         specificity = (self.embedder.embed(candidates) @ self.embedder.embed([seeker])[0]).tolist()
         scored = []
-        for (edit, log_prob), text, emp, coh, spec in zip(found, new, empathy, coherence, specificity, strict=True):
-            rank = emp + cfg.generation_weight * log_prob + cfg.coherence_weight * coh + cfg.specificity_weight * spec
+        for (edit, log_prob), text, change, coh, spec in zip(found, new, changes, coherence, specificity, strict=True):
+            rank = (
+                rewards.weighted_total(change, weights)
+                + cfg.generation_weight * log_prob
+                + cfg.coherence_weight * coh
+                + cfg.specificity_weight * spec
+            )
             parts = {
-                "empathy": emp,
+                "empathy": rewards.weighted_total(change),
                 "generation_log_prob": log_prob,
                 "coherence": coh,
                 "specificity": spec,

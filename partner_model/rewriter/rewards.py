@@ -45,11 +45,7 @@ class RewardWeights:
 def expected_total(score: object, weights: Mapping[str, float] | None = None) -> float:
     """Sum over mechanisms of the expected level, a smooth version of the 0-6 total; with weights, each
     mechanism's expected level counts that many times."""
-    probabilities = score.probabilities  # type: ignore[attr-defined]
-    return sum(
-        (weights[m] if weights else 1.0) * sum(level * p for level, p in enumerate(probabilities[m]))
-        for m in MECHANISMS
-    )
+    return weighted_total(_expected_levels(score), weights)
 
 
 @dataclass(frozen=True)
@@ -80,6 +76,30 @@ class AveragedScorer:
         return [sum(ps) / len(self.scorers) for ps in levels]
 
 
+def mechanism_changes(
+    new: list[str], *, originals: list[str], seekers: list[str], scorer: ScoresEmpathy
+) -> list[dict[str, float]]:
+    """Each mechanism's expected level in the new reply minus the original's, by the reward classifier.
+
+    Each distinct pair is scored once: ranking compares a reply's candidates with one original, and
+    scoring it once per candidate doubled the classifier's work."""
+    after = list(zip(seekers, new, strict=True))
+    before = list(zip(seekers, originals, strict=True))
+    distinct = list(dict.fromkeys(after + before))
+    levels = dict(zip(distinct, (_expected_levels(s) for s in scorer.score(distinct)), strict=True))
+    return [{m: levels[a][m] - levels[b][m] for m in MECHANISMS} for a, b in zip(after, before, strict=True)]
+
+
+def _expected_levels(score: object) -> dict[str, float]:
+    probabilities = score.probabilities  # type: ignore[attr-defined]
+    return {m: sum(level * p for level, p in enumerate(probabilities[m])) for m in MECHANISMS}
+
+
+def weighted_total(change: Mapping[str, float], mechanisms: Mapping[str, float] | None = None) -> float:
+    """A mechanism_changes entry as one figure, each mechanism counted its weight's times (None: once)."""
+    return sum((mechanisms[m] if mechanisms else 1.0) * change[m] for m in MECHANISMS)
+
+
 def empathy_change(
     new: list[str],
     *,
@@ -89,15 +109,9 @@ def empathy_change(
     mechanisms: Mapping[str, float] | None = None,
 ) -> list[float]:
     """Expected total empathy of the new reply minus the original's, by the reward classifier
-    (mechanisms: per-mechanism weights of the total, as in RewardWeights; None counts each once).
-
-    Each distinct pair is scored once: ranking compares a reply's 18 candidates with one original, and
-    scoring it 18 times doubled the classifier's work."""
-    after = list(zip(seekers, new, strict=True))
-    before = list(zip(seekers, originals, strict=True))
-    distinct = list(dict.fromkeys(after + before))
-    totals = dict(zip(distinct, (expected_total(s, mechanisms) for s in scorer.score(distinct)), strict=True))
-    return [totals[a] - totals[b] for a, b in zip(after, before, strict=True)]
+    (mechanisms: per-mechanism weights of the total, as in RewardWeights; None counts each once)."""
+    changes = mechanism_changes(new, originals=originals, seekers=seekers, scorer=scorer)
+    return [weighted_total(c, mechanisms) for c in changes]
 
 
 def fluency(new: list[str], *, originals: list[str], lm: ScoresLikelihood) -> list[float]:

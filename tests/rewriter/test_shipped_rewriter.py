@@ -16,7 +16,8 @@ from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.inference import Rewriter
+from partner_model.rewriter.inference import Rewriter, Suggestion
+from partner_model.rewriter.rewards import LevelProbabilities
 from partner_model.rewriter.voice import out_of_voice
 from partner_model.safety import sentence_problems
 from partner_model.samples import SAMPLE_EXCHANGES
@@ -77,6 +78,37 @@ def test_of_two_equally_empathic_suggestions_the_one_about_the_seekers_words_ran
     assert ranked(0.0) == [generic, specific]  # a tie keeps the order of sampling
     assert rewriter.config.specificity_weight > 0
     assert ranked(rewriter.config.specificity_weight) == [specific, generic]
+
+
+def test_a_suggestion_that_names_the_feeling_outranks_an_equally_empathic_bare_question(rewriter: Rewriter) -> None:
+    """The policy samples mostly questions, so ranking counts a change in emotional reactions more
+    (rewriter.rank_er): of two sentences the classifier credits alike, one with feeling and one exploring,
+    the one with feeling comes first, and both still report the plain 0-6 change."""
+    seeker = "My dog died this morning and the house is so quiet without her."
+    sentences = ["That's rough."]
+    feeling, question = "I'm so sorry, losing her must hurt.", "What was she like?"
+    gains = {feeling: "ER", question: "EX"}
+
+    class OneMechanismEach:  # the reply as it was: level 0 everywhere; each candidate: level 1 of its mechanism
+        def score(self, pairs: list[tuple[str, str]]) -> list[LevelProbabilities]:
+            def levels(reply: str) -> dict[str, list[float]]:
+                gained = next((m for s, m in gains.items() if s in reply), None)
+                return {m: [0.0, 1.0, 0.0] if m == gained else [1.0, 0.0, 0.0] for m in ("ER", "IP", "EX")}
+
+            return [LevelProbabilities(levels(reply)) for _, reply in pairs]
+
+    found = [(Edit(EditKind.INSERT, 1, question), -1.0), (Edit(EditKind.INSERT, 1, feeling), -1.0)]
+
+    def ranked(weights: tuple[float, float, float]) -> list[Suggestion]:
+        config = replace(rewriter.config, coherence_weight=0.0, specificity_weight=0.0, mechanism_weights=weights)
+        return Rewriter(rewriter.policy, OneMechanismEach(), rewriter.embedder, "test", config)._rank(
+            seeker, sentences, found, 2
+        )
+
+    assert [s.edit.sentence for s in ranked((1.0, 1.0, 1.0))] == [question, feeling]  # a tie keeps sampling's order
+    shipped = ranked(rewriter.config.mechanism_weights)
+    assert [s.edit.sentence for s in shipped] == [feeling, question]
+    assert [s.rewards["empathy"] for s in shipped] == [1.0, 1.0]
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
