@@ -193,7 +193,8 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
     # (session 32); [0.161, 0.379, 0.274, 0.342] and [0.161, 0.394, 0.241, 0.354] (session 33, the second
     # before training was made repeatable: its round two fell by 0.153, inside the three rounds' margin of
     # 0.178); [0.128, 0.212, 0.227, 0.414] (session 34, three samples per position) and [0.128, 0.235, 0.2,
-    # 0.264] (six, as deployed: gain 0.136 against 0.118). RWR alone, without the preference term: [0.197,
+    # 0.264] (six: gain 0.136 against 0.118); [0.128, 0.327, 0.347, 0.5] (session 36, ten per position and
+    # feeling counted 1.5 times in the ranking, as deployed). RWR alone, without the preference term: [0.197,
     # 0.208, 0.21, 0.242], which fails (gain 0.045 against 0.124).
     assert rates[-1] - rates[0] > _margin(rates[0], rates[-1], len(held_out)), rates
     assert all(
