@@ -218,7 +218,7 @@ class Rewriter:
         weights = dict(zip(MECHANISMS, cfg.mechanism_weights, strict=True))
         candidates = [e.sentence for e, _ in found]
         coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder)
-        # The seeker's post is embedded once, not once per candidate (up to 256 tokens, 18 times a reply).
+        # The seeker's post is embedded once, not once per candidate (up to 256 tokens, 30 times a reply).
         specificity = (self.embedder.embed(candidates) @ self.embedder.embed([seeker])[0]).tolist()
         scored = []
         for (edit, log_prob), text, change, coh, spec in zip(found, new, changes, coherence, specificity, strict=True):
