@@ -30,14 +30,17 @@ class SentenceEmbedder:
         return cls(AutoModel.from_pretrained(folder, add_pooling_layer=False), AutoTokenizer.from_pretrained(folder))
 
     def embed(self, texts: list[str]) -> torch.Tensor:
-        """(len(texts), 384) unit vectors; an empty text embeds as the zero vector."""
-        out = torch.zeros((len(texts), self.model.config.hidden_size))
-        todo = [i for i, t in enumerate(texts) if t.strip()]
+        """(len(texts), 384) unit vectors; an empty text embeds as the zero vector.
+
+        A text that comes more than once is encoded once: callers pair one seeker post or one reply's
+        context with many candidate sentences."""
+        distinct = list(dict.fromkeys(t for t in texts if t.strip()))
+        vectors = torch.zeros((len(distinct) + 1, self.model.config.hidden_size))  # the last row: empty texts
         with self._lock, torch.inference_mode():
-            for start in range(0, len(todo), EMBED_BATCH):
-                index = todo[start : start + EMBED_BATCH]
+            for start in range(0, len(distinct), EMBED_BATCH):
+                chunk = distinct[start : start + EMBED_BATCH]
                 batch = self.tokenizer(
-                    [texts[i] for i in index],
+                    chunk,
                     padding=True,
                     truncation=True,
                     max_length=EMBED_MAX_TOKENS,
@@ -48,10 +51,11 @@ class SentenceEmbedder:
                 hidden = self.model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                out[index] = torch.nn.functional.normalize(pooled, dim=-1).cpu()
-        return out
+                vectors[start : start + len(chunk)] = torch.nn.functional.normalize(pooled, dim=-1).cpu()
+        row = {t: i for i, t in enumerate(distinct)}
+        return vectors[[row.get(t, len(distinct)) for t in texts]]
 
     def similarity(self, left: list[str], right: list[str]) -> list[float]:
         """Cosine similarity of each left text with the right text at the same index."""
-        a, b = self.embed(left), self.embed(right)
-        return (a * b).sum(-1).tolist()
+        both = self.embed(left + right)
+        return (both[: len(left)] * both[len(left) :]).sum(-1).tolist()

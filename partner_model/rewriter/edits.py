@@ -35,6 +35,15 @@ class Edit:
             raise ValueError(f"replace position {self.position} outside 0..{len(sentences) - 1}")
         return join_sentences([*sentences[: self.position], self.sentence, *sentences[self.position + 1 :]])
 
+    def rest(self, sentences: list[str]) -> str:
+        """The reply's sentences that stay beside the new one: the context its coherence is measured against.
+
+        >>> Edit(EditKind.REPLACE, 0, "I'm sorry.").rest(["ok.", "Call a friend."])
+        'Call a friend.'
+        """
+        skip = 1 if self.kind is EditKind.REPLACE else 0
+        return " ".join(sentences[: self.position] + sentences[self.position + skip :])
+
 
 def actions_for(n_sentences: int) -> list[tuple[EditKind, int]]:
     """Every edit position for a reply of n sentences: n + 1 inserts, n replaces.

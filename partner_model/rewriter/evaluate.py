@@ -18,6 +18,7 @@ import numpy as np
 
 from partner_model.empathy.data import EpitomeExample
 from partner_model.empathy.metrics import bootstrap_interval
+from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
 from partner_model.rewriter.rewards import Embeds, ScoresEmpathy, ScoresLikelihood
 from partner_model.rewriter.warmstart_data import empathic_sentences
@@ -140,11 +141,6 @@ def word_edit_rate(original: str, new: str) -> float:
     return Levenshtein.distance(before, after) / max(1, len(before))
 
 
-def _rest(edit: Edit, sentences: list[str]) -> str:
-    skip = 1 if edit.kind is EditKind.REPLACE else 0
-    return " ".join(sentences[: edit.position] + sentences[edit.position + skip :])
-
-
 def mean_change(after: np.ndarray, before: np.ndarray) -> float:
     """Mean change in total empathy over paired replies (resampled in pairs for the interval)."""
     return float(np.mean(after - before))
@@ -177,7 +173,7 @@ def metrics(
     edited = [(r.edit, sentences, seeker) for r, (seeker, sentences) in zip(rewrites, items, strict=True) if r.edit]
     new_sentences = [e.sentence for e, _, _ in edited]
     specificity = embedder.similarity(new_sentences, [seeker for _, _, seeker in edited]) if edited else []
-    coherence = embedder.similarity(new_sentences, [_rest(e, s) for e, s, _ in edited]) if edited else []
+    coherence = rewards.coherence(new_sentences, rests=[e.rest(s) for e, s, _ in edited], embedder=embedder)
     return {
         "empathy_change": mean_change(*judged),
         "empathy_change_ci95": list(bootstrap_interval(*judged, mean_change)),

@@ -208,18 +208,15 @@ class Rewriter:
         cfg = self.config
         original = " ".join(sentences)
         new = [edit.apply(sentences) for edit, _ in found]
-        rests = [
-            " ".join(sentences[: e.position] + sentences[e.position + (1 if e.kind is EditKind.REPLACE else 0) :])
-            for e, _ in found
-        ]
+        rests = [e.rest(sentences) for e, _ in found]
         changes = rewards.mechanism_changes(
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
         weights = dict(zip(MECHANISMS, cfg.mechanism_weights, strict=True))
         candidates = [e.sentence for e, _ in found]
-        coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder)
-        # The seeker's post is embedded once, not once per candidate (up to 256 tokens, 30 times a reply).
-        specificity = (self.embedder.embed(candidates) @ self.embedder.embed([seeker])[0]).tolist()
+        vectors = self.embedder.embed(candidates)  # once, for both coherence and specificity
+        coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder, sentence_vectors=vectors)
+        specificity = (vectors @ self.embedder.embed([seeker])[0]).tolist()
         scored = []
         for (edit, log_prob), text, change, coh, spec in zip(found, new, changes, coherence, specificity, strict=True):
             rank = (

@@ -121,9 +121,17 @@ def fluency(new: list[str], *, originals: list[str], lm: ScoresLikelihood) -> li
     return [a - b for a, b in zip(scores[:half], scores[half:], strict=True)]
 
 
-def coherence(sentences: list[str], *, rests: list[str], embedder: Embeds) -> list[float]:
-    """Cosine similarity of the new sentence with the reply's other sentences (0 when there are none)."""
-    sims = embedder.similarity(sentences, rests)
+def coherence(
+    sentences: list[str], *, rests: list[str], embedder: Embeds, sentence_vectors: torch.Tensor | None = None
+) -> list[float]:
+    """Cosine similarity of the new sentence with the reply's other sentences (0 when there are none).
+
+    sentence_vectors: the sentences' embeddings where the caller has them already (ranking needs them
+    for specificity too), so they are not computed twice."""
+    if sentence_vectors is None:
+        sims = embedder.similarity(sentences, rests)
+    else:
+        sims = (sentence_vectors * embedder.embed(rests)).sum(-1).tolist()
     return [s if rest.strip() else 0.0 for s, rest in zip(sims, rests, strict=True)]
 
 

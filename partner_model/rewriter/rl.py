@@ -126,10 +126,7 @@ def score_edits(
     """The full reward of each edited reply (change against its original)."""
     new = [e.apply(s) for e, s in zip(edits, originals, strict=True)]
     old = [" ".join(s) for s in originals]
-    rests = [
-        " ".join(s[: e.position] + s[e.position + (1 if e.kind.value == "replace" else 0) :])
-        for e, s in zip(edits, originals, strict=True)
-    ]
+    rests = [e.rest(s) for e, s in zip(edits, originals, strict=True)]
     return rewards.combine(
         context.weights,
         empathy=rewards.empathy_change(

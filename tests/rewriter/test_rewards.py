@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from bot.settings import load_settings
 from partner_model.embedding import SentenceEmbedder
@@ -76,6 +77,25 @@ def test_a_sentence_about_the_reply_is_more_coherent_than_an_unrelated_one(embed
         embedder=embedder,
     )
     assert related > unrelated + 0.1
+
+
+def test_coherence_from_the_ranking_s_own_embeddings_is_the_same_figure(embedder: SentenceEmbedder) -> None:
+    sentences = ["Job hunting after a layoff is exhausting.", "The capital of France is Paris.", "I'm sorry."]
+    rests = [REPLY, REPLY, ""]
+    given = rewards.coherence(sentences, rests=rests, embedder=embedder, sentence_vectors=embedder.embed(sentences))
+    assert given == pytest.approx(rewards.coherence(sentences, rests=rests, embedder=embedder), abs=1e-5)
+    assert given[2] == 0.0  # nothing else in the reply to cohere with
+
+
+def test_a_text_given_twice_embeds_as_it_does_alone(embedder: SentenceEmbedder) -> None:
+    vectors = embedder.embed([SEEKER, "", REPLY, SEEKER, "  "])
+    assert torch.allclose(vectors[0], vectors[3])
+    assert torch.allclose(vectors[0], embedder.embed([SEEKER])[0], atol=1e-5)
+    assert torch.allclose(vectors[2], embedder.embed([REPLY])[0], atol=1e-5)
+    assert not vectors[1].any() and not vectors[4].any()
+    assert embedder.similarity([REPLY, SEEKER], [SEEKER, SEEKER]) == pytest.approx(
+        [float(vectors[2] @ vectors[0]), 1.0], abs=1e-5
+    )
 
 
 def test_mutual_information_prefers_a_sentence_about_this_post(lm: BaseLMScorer) -> None:
