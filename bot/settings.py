@@ -141,7 +141,7 @@ class RewriterSettings(BaseModel):
             generation_weight=self.rank_generation,
             coherence_weight=self.rank_coherence,
             specificity_weight=self.rank_specificity,
-            mechanism_weights=(self.rank_er, self.rank_ip, self.rank_ex),
+            mechanism_weights={"ER": self.rank_er, "IP": self.rank_ip, "EX": self.rank_ex},
             quantize=self.quantize,
         )
 

@@ -13,12 +13,11 @@ near-duplicates are removed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from partner_model.empathy import MECHANISMS
 from partner_model.heap import return_freed_memory
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
@@ -52,7 +51,7 @@ class RewriteConfig:
     specificity_weight: float = 1.0  # ... of its similarity to the seeker's post (why 1: config.toml)
     # How many times the change in each of ER, IP and EX counts in the ranking's empathy term (why ER 1.5:
     # config.toml). The suggestion's reported empathy is always the plain 0-6 change.
-    mechanism_weights: tuple[float, float, float] = (1.5, 1.0, 1.0)
+    mechanism_weights: Mapping[str, float] = field(default_factory=lambda: {"ER": 1.5, "IP": 1.0, "EX": 1.0})
     duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
     quantize: bool = True  # int8 dynamic quantisation of the language model when sampling on a CPU
     # Replies whose candidates are sampled in one batch. On the 2-core CPU one at a time was faster
@@ -212,7 +211,6 @@ class Rewriter:
         changes = rewards.mechanism_changes(
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
-        weights = dict(zip(MECHANISMS, cfg.mechanism_weights, strict=True))
         candidates = [e.sentence for e, _ in found]
         vectors = self.embedder.embed(candidates)  # once, for both coherence and specificity
         coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder, sentence_vectors=vectors)
@@ -220,7 +218,7 @@ class Rewriter:
         scored = []
         for (edit, log_prob), text, change, coh, spec in zip(found, new, changes, coherence, specificity, strict=True):
             rank = (
-                rewards.weighted_total(change, weights)
+                rewards.weighted_total(change, cfg.mechanism_weights)
                 + cfg.generation_weight * log_prob
                 + cfg.coherence_weight * coh
                 + cfg.specificity_weight * spec

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -99,13 +100,14 @@ def test_a_suggestion_that_names_the_feeling_outranks_an_equally_empathic_bare_q
 
     found = [(Edit(EditKind.INSERT, 1, question), -1.0), (Edit(EditKind.INSERT, 1, feeling), -1.0)]
 
-    def ranked(weights: tuple[float, float, float]) -> list[Suggestion]:
+    def ranked(weights: Mapping[str, float]) -> list[Suggestion]:
         config = replace(rewriter.config, coherence_weight=0.0, specificity_weight=0.0, mechanism_weights=weights)
         return Rewriter(rewriter.policy, OneMechanismEach(), rewriter.embedder, "test", config)._rank(
             seeker, sentences, found, 2
         )
 
-    assert [s.edit.sentence for s in ranked((1.0, 1.0, 1.0))] == [question, feeling]  # a tie keeps sampling's order
+    once_each = dict.fromkeys(("ER", "IP", "EX"), 1.0)
+    assert [s.edit.sentence for s in ranked(once_each)] == [question, feeling]  # a tie keeps sampling's order
     shipped = ranked(rewriter.config.mechanism_weights)
     assert [s.edit.sentence for s in shipped] == [feeling, question]
     assert [s.rewards["empathy"] for s in shipped] == [1.0, 1.0]
