@@ -212,9 +212,10 @@ class Rewriter:
             new, originals=[original] * len(new), seekers=[seeker] * len(new), scorer=self.scorer
         )
         candidates = [e.sentence for e, _ in found]
-        vectors = self.embedder.embed(candidates)  # once, for both coherence and specificity
-        coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder, sentence_vectors=vectors)
-        specificity = (vectors @ self.embedder.embed([seeker])[0]).tolist()
+        # One pass for the candidates (coherence and specificity both need them) and the seeker's post.
+        vectors = self.embedder.embed([*candidates, seeker])
+        coherence = rewards.coherence(candidates, rests=rests, embedder=self.embedder, sentence_vectors=vectors[:-1])
+        specificity = (vectors[:-1] @ vectors[-1]).tolist()
         scored = []
         for (edit, log_prob), text, change, coh, spec in zip(found, new, changes, coherence, specificity, strict=True):
             rank = (

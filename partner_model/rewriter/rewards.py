@@ -128,10 +128,8 @@ def coherence(
 
     sentence_vectors: the sentences' embeddings where the caller has them already (ranking needs them
     for specificity too), so they are not computed twice."""
-    if sentence_vectors is None:
-        sims = embedder.similarity(sentences, rests)
-    else:
-        sims = (sentence_vectors * embedder.embed(rests)).sum(-1).tolist()
+    vectors = embedder.embed(sentences) if sentence_vectors is None else sentence_vectors
+    sims = (vectors * embedder.embed(rests)).sum(-1).tolist()
     return [s if rest.strip() else 0.0 for s, rest in zip(sims, rests, strict=True)]
 
 
