@@ -125,6 +125,8 @@ class RewriterSettings(BaseModel):
     rank_ip: float = Field(1.0, ge=0.0)
     rank_ex: float = Field(1.0, ge=0.0)
     quantize: bool = True
+    feed_forward_peaks: Path | None = None  # None: partner_model/weights/lm-calibration
+    smoothing: float = Field(0.8, ge=0.0, le=1.0)  # why 0.8: config.toml
     train_bf16: bool = True
 
     def rewrite_config(self) -> RewriteConfig:
@@ -143,6 +145,8 @@ class RewriterSettings(BaseModel):
             specificity_weight=self.rank_specificity,
             mechanism_weights={"ER": self.rank_er, "IP": self.rank_ip, "EX": self.rank_ex},
             quantize=self.quantize,
+            feed_forward_peaks=self.peaks_file,
+            smoothing=self.smoothing,
         )
 
     @property
@@ -150,6 +154,12 @@ class RewriterSettings(BaseModel):
         from partner_model.weights import SHIPPED_REWRITER
 
         return self.adapter_path or SHIPPED_REWRITER
+
+    @property
+    def peaks_file(self) -> Path:
+        from partner_model.weights import SHIPPED_LM_PEAKS
+
+        return self.feed_forward_peaks or SHIPPED_LM_PEAKS
 
     @property
     def warmstart_dir(self) -> Path:

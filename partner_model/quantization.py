@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -13,12 +14,33 @@ from torch import nn
 # on dev.csv: quantising them too cost the classifier 0.03-0.04 macro-F1 on ER and EX and raised
 # the rewriter's per-token loss on rationale sentences from 3.41 to 4.3-4.5 nats; without them the
 # classifier's figures stay within one dev row and the loss rises to 3.52.
-# SmoothQuant (down_proj's input peaks folded into up_proj, then int8 everywhere) was tried on the
-# rewriter (session 37, AVX2-only CPU): a decoding step of 30 rows 106 -> 87 ms, per-token loss on dev's
-# rationale sentences 3.95 -> 4.00 with strength 0.8 calibrated on 64 train rows, but 4.21 calibrated on
-# the 8 sample exchanges, and 124 rows of the project's own writing took 37 s at load (4.05): shipping
-# it needs scales computed once from train and stored beside the adapter.
+# For the rewriter they can be quantised too once their input peaks are folded into up_proj
+# (smooth_feed_forward, with peaks measured on train.csv: partner_model/rewriter/calibration.py).
 FEED_FORWARD_OUTPUT = r"(?<!attention)\.output\.dense$|down_proj"
+NOTHING = r"(?!)"  # a skip pattern that matches no layer name
+
+
+@torch.no_grad()
+def smooth_feed_forward(model: nn.Module, peaks: Mapping[str, torch.Tensor], strength: float) -> int:
+    """SmoothQuant for gated feed-forward blocks (Llama's mlp): each channel c entering down_proj is
+    divided by s_c (in up_proj's output row c) and down_proj's column c multiplied by it, so the float
+    model computes the same function while down_proj's input loses the outlier channels that int8
+    cannot hold. s_c = peak_c ** strength / max|down_proj[:, c]| ** (1 - strength), with peak_c the
+    channel's largest input magnitude measured on real prompts (peaks, by down_proj's module name).
+    In place; returns how many blocks were smoothed. Every named block must exist: peaks measured on
+    another model are an error, not a partial fold."""
+    modules = dict(model.named_modules())
+    missing = sorted(set(peaks) - set(modules))
+    if missing:
+        raise ValueError(f"feed-forward peaks name layers this model does not have: {missing[:3]}")
+    for name, peak in peaks.items():
+        down = modules[name]
+        up = modules[name.removesuffix("down_proj") + "up_proj"]
+        weight_peak = down.weight.abs().amax(dim=0).clamp(min=1e-5)
+        scale = (peak.clamp(min=1e-5) ** strength / weight_peak ** (1 - strength)).to(down.weight.dtype)
+        up.weight.div_(scale.unsqueeze(1))
+        down.weight.mul_(scale.unsqueeze(0))
+    return len(peaks)
 
 
 def quantize_linear_layers(model: nn.Module, skip: str = FEED_FORWARD_OUTPUT) -> nn.Module:

@@ -92,7 +92,6 @@ def train_classifier(
     ] = None,
 ) -> None:
     """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
-    import shlex
 
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
@@ -115,7 +114,7 @@ def train_classifier(
         fail("--cross-fit and --distill-from both name teachers: use one")
     _require_classifiers("--distill-from", distill_from)
     train_config = TrainConfig(epochs=epochs, max_steps=max_steps, distill_weight=distill_weight)
-    command = "partner-bot " + shlex.join(sys.argv[1:])
+    command = _command_line()
     with training_progress() as progress:
         task = progress.add_task("epoch 1", total=None, status="")
         stage = [""]
@@ -268,9 +267,6 @@ def train_rewriter(
     With the defaults both stages together take under two hours on a 2-core CPU (100 min measured); CUDA
     is used when present. The shipped adapter came from an earlier, longer recipe: its model card has both.
     """
-    import shlex
-
-    from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
     from partner_model.rewriter.policy import PolicyConfig
     from partner_model.rewriter.rl import RLConfig
@@ -281,12 +277,8 @@ def train_rewriter(
     if stage not in ("warmstart", "rl"):
         fail("--stage must be 'warmstart' or 'rl'")
     _require_classifiers("--reward-classifier", reward_classifier)
-    try:
-        lm = lm_path(config.models.lm_dir)
-    except BaseModelError as exc:
-        fail(str(exc))
-    quiet_transformers()
-    command = "partner-bot " + shlex.join(sys.argv[1:])
+    lm = _language_model(config)
+    command = _command_line()
     with training_progress() as progress:
         task = progress.add_task(stage, total=None, status="")
         try:
@@ -322,6 +314,67 @@ def train_rewriter(
         except DataFormatError as exc:
             fail(str(exc))
     err.print(f"model card: {out / 'MODEL_CARD.md'}")
+
+
+def _command_line() -> str:
+    """The command as typed, for model cards and provenance."""
+    import shlex
+
+    return "partner-bot " + shlex.join(sys.argv[1:])
+
+
+def _language_model(config: Settings) -> Path:
+    """The base language model's folder, with transformers quieted; a missing model stops with setup's fix."""
+    from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
+
+    try:
+        lm = lm_path(config.models.lm_dir)
+    except BaseModelError as exc:
+        fail(str(exc))
+    quiet_transformers()
+    return lm
+
+
+@train_app.command("calibration")
+def train_calibration(
+    train: Annotated[
+        Path, typer.Option("--train", help="EPITOME-format CSV whose warm-start sequences are measured.", exists=True)
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="peaks file to write (default: the configured one, [rewriter] feed_forward_peaks)."),
+    ] = None,
+    rows: Annotated[int, typer.Option(min=8, help="warm-start sequences to run through the model.")] = 64,
+) -> None:
+    """Measure the language model's feed-forward activation peaks for int8 inference.
+
+    Every linear layer of the rewriter's language model is quantised to int8 on a CPU; the feed-forward
+    output projections can be only after their input peaks are folded into the weights (SmoothQuant,
+    [rewriter] smoothing). The peaks are measured once, with the configured adapter, and serve every
+    adapter (they change attention only). About a minute on 2 CPU cores.
+    """
+    from partner_model.empathy.data import DataFormatError
+    from partner_model.rewriter.calibration import measure_peaks
+
+    config = settings()
+    target = out or config.rewriter.peaks_file
+    lm = _language_model(config)
+    command = _command_line()
+    with training_progress() as progress:
+        task = progress.add_task("calibration", total=None, status="")
+        try:
+            provenance = measure_peaks(
+                lm,
+                config.rewriter.adapter_dir,
+                train,
+                target,
+                command,
+                rows,
+                on_batch=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+        except DataFormatError as exc:
+            fail(str(exc))
+    err.print(f"feed-forward peaks of {provenance['rows']} sequences: {target}")
 
 
 def _train_rl(

@@ -54,6 +54,11 @@ class RewriteConfig:
     mechanism_weights: Mapping[str, float] = field(default_factory=lambda: {"ER": 1.5, "IP": 1.0, "EX": 1.0})
     duplicate_similarity: float = 85.0  # rapidfuzz token-set ratio at or above which two suggestions are one
     quantize: bool = True  # int8 dynamic quantisation of the language model when sampling on a CPU
+    # With quantize: the feed-forward peaks measured on train.csv (partner_model/rewriter/calibration.py) and
+    # SmoothQuant's strength, which let the feed-forward output projections be quantised too (why 0.8:
+    # config.toml). Without a peaks file, or at 0, those layers stay float.
+    feed_forward_peaks: Path | None = None
+    smoothing: float = 0.8
     # Replies whose candidates are sampled in one batch. On the 2-core CPU one at a time was faster
     # (a batch of 8 replies ran at 0.83x) and holds one reply's cache; a GPU wants more.
     replies_per_generation: int = 1
@@ -111,13 +116,23 @@ class Rewriter:
         config: RewriteConfig | None = None,
         device: str = "auto",
     ) -> Rewriter:
-        from partner_model.base_models import lm_path, quiet_transformers
+        from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
         from partner_model.cards import file_digest
+        from partner_model.rewriter.calibration import load_peaks
         from partner_model.rewriter.policy import best_device
 
         quiet_transformers()
         load_filters()
-        policy = load_merged(folder, lm_path(lm_dir), best_device(device), (config or RewriteConfig()).quantize)
+        cfg = config or RewriteConfig()
+        peaks = None
+        if cfg.quantize and cfg.smoothing > 0 and cfg.feed_forward_peaks is not None:
+            if not cfg.feed_forward_peaks.is_file():
+                raise BaseModelError(
+                    f"no feed-forward peaks at {cfg.feed_forward_peaks}: measure them with `partner-bot train "
+                    "calibration`, or set [rewriter] smoothing = 0 to keep those layers float"
+                )
+            peaks = load_peaks(cfg.feed_forward_peaks)
+        policy = load_merged(folder, lm_path(lm_dir), best_device(device), cfg.quantize, peaks, cfg.smoothing)
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
         return cls(policy, scorer, embedder, version, config)
 

@@ -8,6 +8,7 @@ given the chosen edit, writes the sentence. No side effects here: config, module
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,20 +93,32 @@ class RewriterPolicy(nn.Module):
     def token_logits(self, states: torch.Tensor) -> torch.Tensor:
         return self.causal_lm.lm_head(states)
 
-    def merge_for_inference(self, quantize: bool = False) -> None:
+    def merge_for_inference(
+        self, quantize: bool = False, peaks: Mapping[str, torch.Tensor] | None = None, smoothing: float = 0.0
+    ) -> None:
         """Fold the adapter into the weights: no LoRA overhead per token when only sampling.
 
         quantize: int8 dynamic quantisation of the linear layers, on a CPU only. A decoding step
         of this small model is dominated by its matrix products at batch sizes of a few rows, and
-        int8 makes them about twice as fast (which layers stay float: partner_model.quantization).
+        int8 makes them about twice as fast. The feed-forward output projections stay float unless
+        their input peaks are given and smoothing (SmoothQuant's strength) is above 0: then they are
+        smoothed and quantised too (partner_model.quantization).
         """
         if hasattr(self.lm, "merge_and_unload"):
             self.lm = self.lm.merge_and_unload()
         self.eval()
         if quantize and self.device.type == "cpu":
-            from partner_model.quantization import quantize_linear_layers
+            from partner_model.quantization import (
+                FEED_FORWARD_OUTPUT,
+                NOTHING,
+                quantize_linear_layers,
+                smooth_feed_forward,
+            )
 
-            self.lm = quantize_linear_layers(self.lm)
+            smoothed = bool(peaks) and smoothing > 0
+            if smoothed:
+                smooth_feed_forward(self.lm, peaks, smoothing)
+            self.lm = quantize_linear_layers(self.lm, NOTHING if smoothed else FEED_FORWARD_OUTPUT)
 
     def action_logits(self, hidden_row: torch.Tensor, prompt: EncodedPrompt, offset: int = 0) -> torch.Tensor:
         return self.position_head(hidden_row, prompt, offset)
@@ -186,14 +199,21 @@ def load(folder: Path, lm_dir: Path, trainable: bool = False, device: torch.devi
     return policy if trainable else policy.eval()
 
 
-def load_merged(folder: Path, lm_dir: Path, device: torch.device, quantize: bool) -> RewriterPolicy:
+def load_merged(
+    folder: Path,
+    lm_dir: Path,
+    device: torch.device,
+    quantize: bool,
+    peaks: Mapping[str, torch.Tensor] | None = None,
+    smoothing: float = 0.0,
+) -> RewriterPolicy:
     """A saved policy for sampling only: the adapter folded into the weights without peft (serving
-    processes never import it), then quantised on a CPU when asked."""
+    processes never import it), then quantised on a CPU when asked (merge_for_inference)."""
     from partner_model.lora import merge_lora
 
     config = PolicyConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))
     tokenizer, lm = _base_lm(lm_dir)
     merge_lora(lm, folder / ADAPTER_DIR)
     policy = _with_head(RewriterPolicy(lm, tokenizer, config).to(device), folder)
-    policy.merge_for_inference(quantize=quantize)
+    policy.merge_for_inference(quantize, peaks, smoothing)
     return policy

@@ -12,3 +12,5 @@ SHIPPED_JUDGE = WEIGHTS_DIR / "judge"
 SHIPPED_REWRITER = WEIGHTS_DIR / "rewriter"
 # The same policy after the supervised warm start only: the evaluation shows what RL adds.
 SHIPPED_REWRITER_WARMSTART = WEIGHTS_DIR / "rewriter-warmstart"
+# The base language model's feed-forward activation peaks on train.csv, for int8 inference of every adapter.
+SHIPPED_LM_PEAKS = WEIGHTS_DIR / "lm-calibration" / "feed_forward_peaks.safetensors"

@@ -161,3 +161,27 @@ def test_evaluate_rewriter_prints_every_system_with_every_metric(dev_csv: Path, 
         assert low <= row["empathy_change"] <= high
     lines = dump.read_text().splitlines()
     assert len(lines) == 3 and set(json.loads(lines[0])["rewrites"]) == set(systems)
+
+
+def test_the_shipped_language_model_runs_every_linear_layer_in_int8(rewriter: Rewriter) -> None:
+    """The shipped feed-forward peaks fit the base model, so sampling quantises its feed-forward output
+    projections too instead of leaving them float (the slowest part of a decoding step)."""
+    assert load_settings().rewriter.peaks_file.is_file()
+    float_layers = [name for name, module in rewriter.policy.lm.named_modules() if type(module) is torch.nn.Linear]
+    assert float_layers == []
+
+
+def test_calibration_measures_peaks_for_every_feed_forward_block(dev_csv: Path, tmp_path: Path) -> None:
+    from safetensors import safe_open
+
+    from partner_model.rewriter.calibration import load_peaks
+
+    train = csv_subset(dev_csv.with_name("train.csv"), tmp_path / "train.csv", 60)
+    out = tmp_path / "peaks.safetensors"
+    result = _cli("train", "calibration", "--train", str(train), "--out", str(out), "--rows", "8")
+    assert result.returncode == 0, result.stderr
+    measured, shipped = load_peaks(out), load_peaks(load_settings().rewriter.peaks_file)
+    assert measured.keys() == shipped.keys() and len(measured) == 30  # SmolLM2-135M's 30 blocks
+    assert all(peak.shape == shipped[name].shape and bool((peak > 0).all()) for name, peak in measured.items())
+    with safe_open(out, "pt") as stored:
+        assert stored.metadata()["rows"] == "8" and "train.csv" in stored.metadata()["data"]
