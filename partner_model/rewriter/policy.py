@@ -115,10 +115,11 @@ class RewriterPolicy(nn.Module):
                 smooth_feed_forward,
             )
 
-            smoothed = bool(peaks) and smoothing > 0
-            if smoothed:
+            skip = FEED_FORWARD_OUTPUT
+            if peaks and smoothing > 0:
                 smooth_feed_forward(self.lm, peaks, smoothing)
-            self.lm = quantize_linear_layers(self.lm, NOTHING if smoothed else FEED_FORWARD_OUTPUT)
+                skip = NOTHING
+            self.lm = quantize_linear_layers(self.lm, skip)
 
     def action_logits(self, hidden_row: torch.Tensor, prompt: EncodedPrompt, offset: int = 0) -> torch.Tensor:
         return self.position_head(hidden_row, prompt, offset)
