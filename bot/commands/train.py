@@ -92,7 +92,6 @@ def train_classifier(
     ] = None,
 ) -> None:
     """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
-
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
     from partner_model.empathy.model import ClassifierConfig
@@ -344,7 +343,9 @@ def train_calibration(
         Path | None,
         typer.Option("--out", help="peaks file to write (default: the configured one, [rewriter] feed_forward_peaks)."),
     ] = None,
-    rows: Annotated[int, typer.Option(min=8, help="warm-start sequences to run through the model.")] = 64,
+    rows: Annotated[
+        int, typer.Option(min=8, help="warm-start sequences to run through the model.")
+    ] = recipe.CALIBRATION_ROWS,
 ) -> None:
     """Measure the language model's feed-forward activation peaks for int8 inference.
 

@@ -19,11 +19,9 @@ from torch import nn
 
 from partner_model.rewriter.batching import Sequence, right_padded
 from partner_model.rewriter.policy import RewriterPolicy
+from partner_model.rewriter.recipe import CALIBRATION_ROWS
 
 TARGET = "down_proj"
-# Warm-start sequences measured. Session 37's trial: peaks from 64 train rows kept the int8 model's per-token
-# loss on dev's rationale sentences at 4.00 nats (float 4.01); the 8 sample exchanges gave 4.21.
-CALIBRATION_ROWS = 64
 CALIBRATION_SEED = 3
 
 
@@ -108,6 +106,14 @@ def save_peaks(peaks: dict[str, torch.Tensor], path: Path, provenance: dict[str,
 
 
 def load_peaks(path: Path) -> dict[str, torch.Tensor]:
+    """The peaks saved at path; a missing file is named with its fix."""
     from safetensors.torch import load_file
 
+    from partner_model.base_models import BaseModelError
+
+    if not path.is_file():
+        raise BaseModelError(
+            f"no feed-forward peaks at {path}: measure them with `partner-bot train calibration`, "
+            "or set [rewriter] smoothing = 0 to keep those layers float"
+        )
     return load_file(path)

@@ -116,7 +116,7 @@ class Rewriter:
         config: RewriteConfig | None = None,
         device: str = "auto",
     ) -> Rewriter:
-        from partner_model.base_models import BaseModelError, lm_path, quiet_transformers
+        from partner_model.base_models import lm_path, quiet_transformers
         from partner_model.cards import file_digest
         from partner_model.rewriter.calibration import load_peaks
         from partner_model.rewriter.policy import best_device
@@ -126,11 +126,6 @@ class Rewriter:
         cfg = config or RewriteConfig()
         peaks = None
         if cfg.quantize and cfg.smoothing > 0 and cfg.feed_forward_peaks is not None:
-            if not cfg.feed_forward_peaks.is_file():
-                raise BaseModelError(
-                    f"no feed-forward peaks at {cfg.feed_forward_peaks}: measure them with `partner-bot train "
-                    "calibration`, or set [rewriter] smoothing = 0 to keep those layers float"
-                )
             peaks = load_peaks(cfg.feed_forward_peaks)
         policy = load_merged(folder, lm_path(lm_dir), best_device(device), cfg.quantize, peaks, cfg.smoothing)
         version = f"{folder.name}-{file_digest(folder / 'position_head.safetensors')[:8]}"
