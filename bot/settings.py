@@ -189,7 +189,9 @@ class QueueSettings(BaseModel):
     max_attempts: int = Field(5, ge=1)  # then the job is dead, its last error kept
     retry_base_seconds: float = Field(10.0, ge=0)  # wait after the first failure, multiplied per further failure
     retry_factor: float = Field(3.0, ge=1)
-    poll_interval_seconds: float = Field(1.0, gt=0)  # SQLite has no LISTEN/NOTIFY: workers poll this often
+    # SQLite has no LISTEN/NOTIFY: workers poll this often (an idle claim changes no row, so costs little);
+    # on PostgreSQL the wait for a notification ends after it at the latest.
+    poll_interval_seconds: float = Field(0.25, gt=0)
     batch_size: int = Field(8, ge=1, le=256)  # jobs claimed and rewritten together
     device: Literal["auto", "cuda", "cpu"] = "auto"
     metrics_port: int | None = Field(None, ge=1, le=65535)  # Prometheus metrics; None: off
@@ -236,7 +238,9 @@ class BotSettings(BaseModel):
 
     min_words: int = Field(3, ge=1)  # shorter replies are skipped: the classifier cannot judge them
     other_language_confidence: float = Field(0.5, ge=0, le=1)  # skip a reply identified as another language this surely
-    delivery_poll_seconds: float = Field(1.0, gt=0)  # how often the bot looks for suggestions ready to DM
+    delivery_poll_seconds: float = Field(
+        0.25, gt=0
+    )  # how often the bot looks for suggestions ready to DM (adds up to this to a DM's wait)
     delivery_max_attempts: int = Field(5, ge=1)  # DM attempts on Discord 5xx/429 before giving up
     delivery_retry_base_seconds: float = Field(5.0, ge=0)  # backoff after the first failed DM, doubled per attempt
     check_wait_seconds: float = Field(30.0, gt=0)  # /empathy check waits this long for a worker's suggestions

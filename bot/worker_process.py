@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
 from bot.check_task import CheckTask
 from bot.maintenance_tasks import RetentionPurge, RetrainInChild, StalledJobReaper, WeeklyDigests
@@ -141,11 +142,14 @@ RETRAIN_TIMEOUT_S = 4 * 3600.0
 CHILD_NICENESS = 10
 
 
-def spawn_worker_child(config_file: Path | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`partner-bot run`'s worker: the same `partner-bot worker`, as a child process at lower priority."""
+def spawn_worker_child(
+    config_file: Path | None = None, extra_env: dict[str, str] | None = None, output: IO[str] | None = None
+) -> subprocess.Popen:
+    """`partner-bot run`'s worker: the same `partner-bot worker`, as a child process at lower priority.
+    Its output goes to `output` when given (the benchmark keeps it out of its JSON), else to ours."""
     command = [sys.executable, "-m", "bot.cli"]
     if config_file is not None:
         command += ["--config", str(config_file)]
     command.append("worker")
     env = {**os.environ, **(extra_env or {})}
-    return subprocess.Popen(command, env=env, preexec_fn=lambda: os.nice(CHILD_NICENESS))
+    return subprocess.Popen(command, env=env, stdout=output, stderr=output, preexec_fn=lambda: os.nice(CHILD_NICENESS))

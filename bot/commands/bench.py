@@ -72,14 +72,22 @@ def bench(
         _rewriter_sections(result, wanted, pairs, scorer)
     if "e2e" in wanted:
         from bot.bench_e2e import measure_e2e
+        from bot.commands.common import state
+        from partner_model.judgeable import skip_reason
 
-        # Scored one at a time, as the bot scores a reply: int8 activations are scaled over a whole batch, so
-        # a borderline reply scored in a batch could come out low and then never get its DM.
-        threshold = settings().guild_defaults.low_empathy_threshold
-        low = [pair for pair in pairs if scorer.score([pair])[0].total <= threshold]
-        timed = list(itertools.islice(itertools.cycle(low), E2E_MESSAGES))
-        with err.status(f"timing message-to-DM through SimCord ({len(timed)} replies)"):
-            result["e2e"] = measure_e2e(settings(), timed)
+        # The replies the bot queues: long enough to judge, and low when scored one at a time, as the bot
+        # scores a reply (int8 activations are scaled over a whole batch, so a borderline reply scored in a
+        # batch could come out low and then never get its DM). One more than timed warms the worker up.
+        config = settings()
+        low = [
+            pair
+            for pair in pairs
+            if skip_reason(pair[1], config.bot.min_words, config.bot.other_language_confidence) is None
+            and scorer.score([pair])[0].total <= config.guild_defaults.low_empathy_threshold
+        ]
+        timed = list(itertools.islice(itertools.cycle(low), E2E_MESSAGES + 1))
+        with err.status(f"timing message-to-DM through SimCord and a worker child ({E2E_MESSAGES} replies)"):
+            result["e2e"] = measure_e2e(config, timed, state.config)
     if "memory" in wanted:
         from bot.bench_e2e import measure_memory
 
@@ -145,6 +153,8 @@ def _print_table(result: dict[str, Any]) -> None:
             table.add_row(f"worker jobs/s ({key.replace('_', ' ')})", f"{value:.2f}", "", "")
     if (e := result.get("e2e")) and "skipped" not in e:
         table.add_row("message to DM p50 / p95 (s)", f"{e['p50_s']:.2f} / {e['p95_s']:.2f}", "5.00 p95 target", "")
+        if e["missing"]:
+            table.add_row("replies without a DM in time", f"{e['missing']} of {e['n'] + e['missing']}", "0 target", "")
     if m := result.get("memory"):
         table.add_row("peak RSS bot (MB)", f"{m['bot_mb']:.0f}", "600 target", "")
         table.add_row("peak RSS worker (MB)", f"{m['worker_mb']:.0f}", "1500 target", "")
