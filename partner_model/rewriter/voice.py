@@ -4,7 +4,8 @@ Half of the warm-start targets are EPITOME responders' own experiences (which EP
 interpretations), and RL's classifier reward favours sentences dense with feeling words, so many of
 the policy's sentences speak as if the supporter were the one suffering ("I've been feeling really down lately"),
 ask the seeker for help ("Have you ever been there to help me?") or claim an experience the
-supporter never wrote of ("I feel the same way", "I just got off that surgery myself"). A
+supporter never wrote of ("I feel the same way", "I just got off that surgery myself") or a past with the
+seeker they never had ("I'm really sorry I didn't have time to help you"). A
 suggestion puts words in a real person's mouth: what they went through is theirs to tell, so such
 sentences are not suggested. Supportive first-person phrases ("I'm sorry", "I hope", "I'm here",
 "talk to me", "thanks for sharing this with me") are the supporter's stance towards the seeker and do
@@ -14,9 +15,9 @@ for you?") or asks of "us": the seeker came with their own trouble, not to accou
 rewriter invented.
 
 The base model was tuned as a chat assistant, and under sampling it now and then falls back into that
-persona: it refuses, apologises "for any confusion" or says it is an AI ("I am sorry for any
-misunderstanding but I don't have the capability to help with your question", the shipped adapter on a
-dev post). No supporter speaks like that, so those sentences are not suggested either.
+persona: it refuses ("I'm not able to talk to you"), apologises "for any confusion" or says it is an AI
+("I am sorry for any misunderstanding but I don't have the capability to help with your question", the
+shipped adapter on a dev post). No supporter speaks like that, so those sentences are not suggested either.
 
 The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
 rewriter generated on dev posts) measures the check both ways.
@@ -39,7 +40,7 @@ STANCE = re.compile(
             r"\bi(?:'m|\s+am|\s+was)\s+(?:(?:so|really|very|truly|just|deeply)\s+)*sorry\b",
             r"\bi\s+(?:(?:really|truly|just|can|do|also)\s+)?(?:hope|understand|know|think|believe|imagine|see|hear"
             r"|wish|bet|get\s+it|care|appreciate|admire|respect|agree)\b",
-            r"\bi\s+can(?:'t|not|\s+only)\s+imagine\b",
+            r"\bi\s+(?:can|could)(?:n't|'t|not|\s+not|\s+only)\s+imagine\b",
             r"\bi(?:'m|\s+am)\s+(?:(?:always|still|so|really|very|just)\s+)*(?:here|around|glad|happy|proud|sure|listening)\b",
             r"\bi(?:'d|\s+would)\s+(?:love|like)\s+to\s+(?:hear|know|listen|understand)\b",
             r"\bi\s+(?:\w+\s+){0,2}for\s+you\b",
@@ -75,6 +76,9 @@ NOTICED_THE_WRITER = re.compile(
     r"|(?:'m|\s+am)\s+(?!(?:(?:always|still|so|really|just)\s+)*(?:here|around|sorry|glad|happy|proud|listening)\b))\b",
     re.IGNORECASE,
 )
+# Something the writer made or sent ("the poem I wrote for you"), looked for before stance is removed too:
+# "... for you" alone would be an offer.
+WRITERS_WORK = re.compile(r"\bi(?:'ve|\s+have)?\s+(?:wrote|written|made|drew|drawn|sent)\b", re.IGNORECASE)
 FIRST_PERSON = re.compile(r"\b(?:i|me|my|myself|mine|i'm|i've|i'd|i'll|im|ive)\b", re.IGNORECASE)
 # A tie of first- and second-person words is the writer's story when one of the first-person words is a
 # possessive: "How did you know she would stop responding to my messages?" asks about the supporter's life.
@@ -90,7 +94,7 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi(?:'ve\s+been|\s+have\s+been|'m|\s+am|\s+was)\s+(?:(?:really|so|just|still|also|already)\s+)*"
             r"(?:feeling|struggling|depressed|anxious|lonely|exhausted|tired|sad|miserable|scared)\b",
             r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
-            r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible)\b(?!\s+for\s+you)",
+            r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible|bad|guilty|horrible)\b(?!\s+for\s+you)",
             r"\bi(?:'m|\s+am)\s+(?:(?:also|still|just)\s+)?going\s+through\b",
             r"\bif\s+i\s+(?:told|said\s+to)\s+you\b",
             r"\bi\s+(?:(?:also|still)\s+)?(?:have|had|'ve\s+had|suffer\s+from|was\s+diagnosed\s+with)\s+(?:depression|anxiety"
@@ -109,6 +113,14 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+need\s+you\b(?!\s+to\b)",
             r"\bhow\s+i(?:'ve|\s+have)\s+been\b",
             r"\b(?:how|what|why)\s+do\s+you\s+think\s+i(?:'m|\s+am|\s+was|\s+feel|\s+felt|\s+should)\b",
+            # A past with the seeker the supporter never had ("I'm really sorry I didn't have time to help you"):
+            # once stance is removed, what the writer did, could not do or tried is their story.
+            r"\bi\s+(?:didn't|did\s+not|did\s+nothing|couldn't|could\s+not|never(?!\s+want)|forgot|tried)\b"
+            r"(?!\s+(?:imagine|know)\b)",
+            r"\bi(?:'ve|\s+have)\s+(?:been\s+(?:having|doing|in|wondering|dealing)|tried)\b",
+            r"\bi\s+just\s+(?:got|had|feel|felt|found|lost|saw|went|came|started|finished)\b",
+            r"\b(?:who|what)\s+i\s+(?:am|was|did|have|had)\b",
+            r"\bi(?:'m|\s+am)\s+the\s+one\b",
         )
     ),
     re.IGNORECASE,
@@ -137,6 +149,9 @@ ASSISTANT = re.compile(
             r"\banything\s+else\s+i\s+(?:can|could|may)\s+(?:help|assist)\b",
             r"\bi\s+(?:don't|do\s+not)\s+have\s+(?:personal\s+)?(?:feelings|emotions|a\s+body)\b",
             r"\b(?:my|the)\s+(?:training\s+data|knowledge\s+cut-?off)\b",
+            # Refusing to talk or help: the assistant declining a request, never a peer's suggestion.
+            r"\bi(?:'m|\s+am)\s+(?:not\s+able|unable)\s+to\s+(?:talk|chat|help|listen)\b",
+            r"\bi\s+(?:can't|cannot|can\s+not)\s+(?:talk|chat|help)\s+(?:to\s+|with\s+)?you\b",
         )
     ),
     re.IGNORECASE,
@@ -155,7 +170,7 @@ def tells_the_writers_story(sentence: str) -> bool:
     without_stance = STANCE.sub(" ", text)
     if ABOUT_THE_WRITER.search(without_stance):
         return True
-    if PAST_CONTACT.search(text) or NOTICED_THE_WRITER.search(text):
+    if PAST_CONTACT.search(text) or NOTICED_THE_WRITER.search(text) or WRITERS_WORK.search(text):
         return True
     first = [word.lower() for word in FIRST_PERSON.findall(without_stance)]
     if "me" in first:  # a "me" that is not an offer to listen makes the supporter the topic

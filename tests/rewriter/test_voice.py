@@ -30,6 +30,9 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "Are you still here for us?",  # the shipped adapter's: asks the seeker to be there for the writer
         "How do you feel if I told you I have depression?",  # the shipped adapter's, on dev: a tie of 'I' and 'you'
         "Did you know that I'm the same guy you were seeing for a few years?",  # the demo's, used by its supporter
+        "I'm really sorry I didn't have time to help you?",  # the shipped adapter's, on dev: a past never had
+        "I've been in a similar situation, I'm so sorry, how did you end up here?",  # the shipped adapter's, on dev
+        "You know, did you hear the funny joke that I wrote for you?",  # the shipped adapter's: not an offer
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -50,6 +53,8 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "Please let us know how it goes.",
         "How did you know you were ready to talk about it?",
         "Did you know I'm always here if you want to talk?",
+        "I couldn't imagine going through that alone.",
+        "I never want you to feel like you're a burden here.",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
@@ -65,6 +70,7 @@ def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: s
         "As an AI language model, I can't know how you feel.",
         "I\u2019m just a bot, but I hope things get better.",
         "Is there anything else I can assist you with?",
+        "I'm not able to talk to you, do you know where you are?",  # the shipped adapter's, on dev: a refusal
     ],
 )
 def test_the_base_models_assistant_persona_is_out_of_voice(sentence: str) -> None:
@@ -77,6 +83,7 @@ def test_the_base_models_assistant_persona_is_out_of_voice(sentence: str) -> Non
         "I'm not a doctor, but that pain sounds worth showing to one, have you been able to?",
         "Is there anything I can do to help you?",
         "It sounds like a misunderstanding between you and your sister, what did she say?",
+        "I can't help but feel for you right now.",
     ],
 )
 def test_a_peers_plain_offers_are_in_voice(sentence: str) -> None:
