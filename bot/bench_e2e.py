@@ -22,7 +22,6 @@ LOOK_EVERY_S = 0.05
 GIVE_UP_AFTER_S = 120.0
 # The first reply is not timed: its wait covers the worker child loading the models.
 WARM_UP_LIMIT_S = 600.0
-WORKER_STOP_TIMEOUT_S = 30.0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -56,7 +55,7 @@ async def _latencies(settings: Settings, pairs: list[tuple[str, str]], config_fi
 
     from bot.app import create_bot, load_services
     from bot.demo import open_forum_post, support_server
-    from bot.worker_process import spawn_worker_child
+    from bot.worker_process import spawn_worker_child, stop_worker_child
     from storage import migrate
 
     with tempfile.TemporaryDirectory(prefix="partner-bench-") as folder:
@@ -81,11 +80,7 @@ async def _latencies(settings: Settings, pairs: list[tuple[str, str]], config_fi
                     if n > 0:
                         latencies.append(waited)
         finally:
-            child.terminate()
-            try:
-                child.wait(WORKER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            stop_worker_child(child)
             services.engine.dispose()
     return latencies
 

@@ -238,9 +238,8 @@ class BotSettings(BaseModel):
 
     min_words: int = Field(3, ge=1)  # shorter replies are skipped: the classifier cannot judge them
     other_language_confidence: float = Field(0.5, ge=0, le=1)  # skip a reply identified as another language this surely
-    delivery_poll_seconds: float = Field(
-        0.25, gt=0
-    )  # how often the bot looks for suggestions ready to DM (adds up to this to a DM's wait)
+    # How often the bot looks for suggestions ready to DM; each look may add up to this to a DM's wait.
+    delivery_poll_seconds: float = Field(0.25, gt=0)
     delivery_max_attempts: int = Field(5, ge=1)  # DM attempts on Discord 5xx/429 before giving up
     delivery_retry_base_seconds: float = Field(5.0, ge=0)  # backoff after the first failed DM, doubled per attempt
     check_wait_seconds: float = Field(30.0, gt=0)  # /empathy check waits this long for a worker's suggestions

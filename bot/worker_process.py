@@ -140,6 +140,8 @@ RETRAIN_TIMEOUT_S = 4 * 3600.0
 
 # Niceness added to the embedded worker: the model may use every core, the bot's event loop comes first.
 CHILD_NICENESS = 10
+# A worker child told to stop finishes the batch in hand; one that takes longer than this is killed.
+WORKER_STOP_TIMEOUT_S = 30.0
 
 
 def spawn_worker_child(
@@ -153,3 +155,12 @@ def spawn_worker_child(
     command.append("worker")
     env = {**os.environ, **(extra_env or {})}
     return subprocess.Popen(command, env=env, stdout=output, stderr=output, preexec_fn=lambda: os.nice(CHILD_NICENESS))
+
+
+def stop_worker_child(child: subprocess.Popen) -> None:
+    """SIGTERM, so the child finishes or releases the batches in hand; SIGKILL if it takes too long."""
+    child.terminate()
+    try:
+        child.wait(WORKER_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child.kill()

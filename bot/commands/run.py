@@ -18,7 +18,6 @@ NO_TOKEN = (
     "no Discord token: set PARTNER_DISCORD_TOKEN (or a file partner_discord_token in the secrets directory). "
     "To see the bot work without one, run `partner-bot demo`."
 )
-WORKER_STOP_TIMEOUT_S = 30.0
 
 
 def run() -> None:
@@ -28,7 +27,7 @@ def run() -> None:
     from bot.app import create_bot, load_services
     from bot.commands.common import state
     from bot.scheduler import Scheduler, triggers
-    from bot.worker_process import spawn_worker_child
+    from bot.worker_process import spawn_worker_child, stop_worker_child
     from partner_model.base_models import BaseModelError, encoder_path, lm_path
     from storage import migrate
 
@@ -53,11 +52,7 @@ def run() -> None:
         fail("Discord refused the token: check PARTNER_DISCORD_TOKEN (Bot tab of the developer portal).")
     finally:
         scheduler.shutdown()
-        child.terminate()
-        try:
-            child.wait(WORKER_STOP_TIMEOUT_S)
-        except Exception:
-            child.kill()
+        stop_worker_child(child)
         services.engine.dispose()
 
 
