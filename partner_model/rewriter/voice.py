@@ -120,6 +120,9 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi(?:'ve|\s+have)\s+(?:been\s+(?:having|doing|in|wondering|dealing)|tried)\b",
             r"\bi\s+just\s+(?:got|had|feel|felt|found|lost|saw|went|came|started|finished)\b",
             r"\b(?:who|what)\s+i\s+(?:am|was|did|have|had)\b",
+            r"\bi\s+(?:was|had)\b(?!\s+(?:no\s+idea|wondering|hoping)\b)",
+            r"\b(?:like|as)\s+i\s+(?:did|do|have|had|was)\b",
+            r"\bi(?:'m|\s+am)\s+not\s+doing\b",
             r"\bi(?:'m|\s+am)\s+the\s+one\b",
         )
     ),
