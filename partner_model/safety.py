@@ -144,6 +144,13 @@ DISMISSIVE = _patterns(
     r"(?:^|[.!?,]\s*|\b(?:just|should|need\s+to|must)\s+)stop\s+(?:complaining|whining|being\s+(?:so\s+)?"
     r"(?:dramatic|sensitive|a\s+baby))\b",
     r"(?:^|[.!?,]\s*|\bi\s+think\s+)you(?:'re|\s+are)\s+(?:just\s+|being\s+)?(?:overreacting|dramatic)\b",
+    # Doubting what the seeker told (the shipped rewriter on dev posts, session 39: "What do you mean you have
+    # depression?", "Are you sure you're not seeing any of these changes?", "do you even know where you are?").
+    r"\bdo\s+you\s+even\s+(?:know|care|try|want|realise|realize)\b",
+    r"\bwhat\s+do\s+you\s+mean\s+(?:that\s+)?you(?:'re|\s+are|\s+have|\s+feel|\s+don't)\b",
+    r"\bare\s+you\s+sure\s+(?:that\s+)?you(?:'re|\s+are)\s+not\b",
+    r"\bdo\s+you\s+really\s+(?:think|believe)\s+(?:that\s+)?you(?:'re|\s+are|\s+have)\s+(?:\w+\s+)?"
+    r"(?:depress|anxi|sick|ill\b|sad\b|a\s+problem)",
 )
 
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")

@@ -36,6 +36,9 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("I'm so sorry, I'm so sorry, I'm so sorry for your loss.", "repeats itself"),
         ("What's wrong with you?", "dismissive"),
         ("Honestly, you're just overreacting about this.", "dismissive"),
+        ("What do you mean you have depression?", "dismissive"),  # the shipped rewriter's, on dev
+        ("Are you sure you're not seeing any of these changes?", "dismissive"),  # the shipped rewriter's, on dev
+        ("I have no idea what you're going through, do you even know where you are?", "dismissive"),
         ("Sorry to hear about your situation, what's your name?", "asks who or where the seeker is"),  # sampled
         ("How old are you and where do you live?", "asks who or where the seeker is"),
     ],
@@ -54,6 +57,9 @@ def test_kind_sentences_with_the_same_words_are_not_dismissive() -> None:
     assert sentence_problems("Do you have any idea what's wrong with your leg?", 300) == []
     assert sentence_problems("Nothing is wrong with you for feeling this way.", 300) == []
     assert sentence_problems("I don't think you're overreacting at all.", 300) == []
+    assert sentence_problems("Are you sure you're safe tonight?", 300) == []
+    assert sentence_problems("What do you mean when you say everything is wrong?", 300) == []
+    assert sentence_problems("Do you really think you deserve this? Because you don't.", 300) == []
     assert harmful_reasons("What's wrong with you?") == [], "a blunt reply is not held for moderators"
 
 
