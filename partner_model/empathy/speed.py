@@ -19,10 +19,14 @@ from torch import nn
 from partner_model.empathy.inference import EmpathyScorer
 
 # Measurement sizes: enough repeats for a stable median on a 2-core machine, few enough to be quick.
+# The classifier and the reference take turns over ROUNDS rounds, so a slow spell of a shared machine
+# slows both sides of a ratio instead of one; the classifier's batches repeat for at least
+# MIN_ROUND_SECONDS a round (one pass over the pairs takes it a fraction of a second).
 WARMUP_CALLS = 3
-LATENCY_CALLS = 40
+ROUNDS = 5
+LATENCY_CALLS_PER_ROUND = 8
 THROUGHPUT_BATCH = 32
-THROUGHPUT_ROUNDS = 3
+MIN_ROUND_SECONDS = 1.0
 
 
 class EpitomeSizedModel(nn.Module):
@@ -51,8 +55,6 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _latencies(call: Callable[[], Any], calls: int) -> list[float]:
-    for _ in range(WARMUP_CALLS):
-        call()
     out = []
     for _ in range(calls):
         start = time.perf_counter()
@@ -61,11 +63,11 @@ def _latencies(call: Callable[[], Any], calls: int) -> list[float]:
     return out
 
 
-def _throughput(call_batch: Callable[[int, int], Any], n_pairs: int) -> float:
-    call_batch(0, min(THROUGHPUT_BATCH, n_pairs))
+def _throughput(call_batch: Callable[[int, int], Any], n_pairs: int, min_seconds: float = 0.0) -> float:
+    """Pairs per second over whole passes in batches, repeated until min_seconds have gone by."""
     start = time.perf_counter()
     done = 0
-    for _ in range(THROUGHPUT_ROUNDS):
+    while done == 0 or time.perf_counter() - start < min_seconds:
         for first in range(0, n_pairs, THROUGHPUT_BATCH):
             last = min(first + THROUGHPUT_BATCH, n_pairs)
             call_batch(first, last)
@@ -80,10 +82,6 @@ def _padded(rows: list[list[int]], pad_id: int) -> torch.Tensor:
 
 def measure(scorer: EmpathyScorer, pairs: list[tuple[str, str]]) -> dict[str, float]:
     """Single-pair p50/p95 latency and batch throughput of the scorer and of the EPITOME-sized model."""
-    ours_counter = itertools.count()
-    ours_latency = _latencies(lambda: scorer.score([pairs[next(ours_counter) % len(pairs)]]), LATENCY_CALLS)
-    ours_rate = _throughput(lambda a, b: scorer.score(pairs[a:b]), len(pairs))
-
     tok = scorer.tokenizer
     encoded = [scorer.encode(s, r) for s, r in pairs]
     # The same token ids each side of our cross-encoder reads, as two separate texts.
@@ -100,25 +98,46 @@ def measure(scorer: EmpathyScorer, pairs: list[tuple[str, str]]) -> dict[str, fl
                 _padded(response_ids[first:last], tok.pad_token_id),
             )
 
-    ref_counter = itertools.count()
+    def ours_batch(first: int, last: int) -> None:
+        scorer.score(pairs[first:last])
+
+    ours_counter, ref_counter = itertools.count(), itertools.count()
+
+    def ours_single() -> None:
+        index = next(ours_counter) % len(pairs)
+        ours_batch(index, index + 1)
 
     def reference_single() -> None:
         index = next(ref_counter) % len(pairs)
         run_reference(index, index + 1)
 
-    ref_latency = _latencies(reference_single, LATENCY_CALLS)
-    ref_rate = _throughput(run_reference, len(pairs))
+    for call in (ours_single, reference_single) * WARMUP_CALLS:
+        call()
+    first_batch = min(THROUGHPUT_BATCH, len(pairs))
+    ours_batch(0, first_batch)
+    run_reference(0, first_batch)
+    ours_latency: list[float] = []
+    ref_latency: list[float] = []
+    ours_rates: list[float] = []
+    ref_rates: list[float] = []
+    for _ in range(ROUNDS):
+        ours_latency += _latencies(ours_single, LATENCY_CALLS_PER_ROUND)
+        ref_latency += _latencies(reference_single, LATENCY_CALLS_PER_ROUND)
+        ours_rates.append(_throughput(ours_batch, len(pairs), MIN_ROUND_SECONDS))
+        ref_rates.append(_throughput(run_reference, len(pairs)))
     p50, ref_p50 = statistics.median(ours_latency), statistics.median(ref_latency)
+    throughput_ratio = statistics.median(ours / ref for ours, ref in zip(ours_rates, ref_rates, strict=True))
     return {
         "p50_ms": p50 * 1000,
         "p95_ms": _percentile(ours_latency, 0.95) * 1000,
-        "pairs_per_s": ours_rate,
+        "pairs_per_s": statistics.median(ours_rates),
         "epitome_p50_ms": ref_p50 * 1000,
         "epitome_p95_ms": _percentile(ref_latency, 0.95) * 1000,
-        "epitome_pairs_per_s": ref_rate,
+        "epitome_pairs_per_s": statistics.median(ref_rates),
         "latency_ratio": ref_p50 / p50,
-        "throughput_ratio": ours_rate / ref_rate,
+        # Each round's two rates were timed back to back: the median of their ratios.
+        "throughput_ratio": throughput_ratio,
         # The headline ratio is the smaller of the two, so it never flatters.
-        "speedup_vs_epitome": min(ref_p50 / p50, ours_rate / ref_rate),
+        "speedup_vs_epitome": min(ref_p50 / p50, throughput_ratio),
         "pairs": len(pairs),
     }
