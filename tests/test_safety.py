@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from partner_model.safety import crisis_signals, evaluate_labelled_set, harmful_reasons, sentence_key, sentence_problems
+from partner_model.safety import (
+    crisis_signals,
+    evaluate_labelled_set,
+    harmful_reasons,
+    sentence_key,
+    sentence_problems,
+    sentences_problems,
+)
 
 
 def test_crisis_recall_on_the_labelled_set_is_at_least_095() -> None:
@@ -72,6 +79,21 @@ def test_questions_about_the_seekers_story_are_not_questions_about_who_they_are(
 def test_a_blocked_sentence_is_refused_whatever_its_case_or_spacing() -> None:
     kind = "That sounds so hard."
     assert "blocked by a moderator flag" in sentence_problems("that  sounds so HARD", 300, [sentence_key(kind)])
+
+
+def test_a_batch_of_candidates_is_judged_as_each_would_be_alone() -> None:
+    """A reply's candidates go through the filter together (one pass of the profanity model): an empty
+    or offensive one among them must not shift what the others are told."""
+    batch = [
+        "That sounds so hard.",
+        "",
+        "That's so fucking dumb of you.",
+        "   ",
+        "How long have you felt this way?",
+        "Read https://example.com for ideas.",
+    ]
+    assert sentences_problems(batch, 300) == [sentence_problems(sentence, 300) for sentence in batch]
+    assert [problems == [] for problems in sentences_problems(batch, 300)] == [True, False, False, False, True, False]
 
 
 def test_a_past_attempt_told_in_a_post_is_a_crisis() -> None:

@@ -13,7 +13,7 @@ near-duplicates are removed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,17 +25,23 @@ from partner_model.rewriter.generate import Sampled, generate_grouped, prefill, 
 from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
 from partner_model.rewriter.voice import out_of_voice
-from partner_model.safety import load_filters, sentence_problems
+from partner_model.safety import load_filters, sentences_problems
 from partner_model.text import split_sentences
 
 
 def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = ()) -> bool:
     """The one rule for what a supporter may be shown, shared with RL, which gives any other sentence
-    no credit. The voice check's regexes go first: they reject many candidates before the profanity
-    model runs."""
-    if out_of_voice(sentence):
-        return False
-    return not sentence_problems(sentence, max_chars, blocked)
+    no credit."""
+    return suggestable([sentence], max_chars, blocked)[0]
+
+
+def suggestable(sentences: Sequence[str], max_chars: int, blocked: Collection[str] = ()) -> list[bool]:
+    """may_be_suggested for each sentence. The voice check's regexes go first: they reject many
+    candidates before the profanity model runs, once for the rest."""
+    voiced = [not out_of_voice(sentence) for sentence in sentences]
+    in_voice = [sentence for sentence, ok in zip(sentences, voiced, strict=True) if ok]
+    problems = iter(sentences_problems(in_voice, max_chars, blocked))
+    return [ok and not next(problems) for ok in voiced]
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,11 @@ class Rewriter:
             existing = {i: {s.strip().lower() for s in sentences[i]} for i in live}
             wanting = live
             for _ in range(cfg.sampling_rounds):
-                for owner, (kind, position), sample in self._sample(wanting, prompts, actions):
-                    if self._usable(sample, existing[owner], blocked_keys):
+                found = self._sample(wanting, prompts, actions)
+                for (owner, (kind, position), sample), usable in zip(
+                    found, self._usable(found, existing, blocked_keys), strict=True
+                ):
+                    if usable:
                         candidates[owner].append((Edit(kind, position, sample.sentence), sample.mean_log_prob))
                 wanting = [i for i in wanting if len({e.sentence.lower() for e, _ in candidates[i]}) < n]
                 if not wanting:
@@ -203,11 +212,17 @@ class Rewriter:
             return_freed_memory()
         return found
 
-    def _usable(self, sample: Sampled, existing: set[str], blocked: set[str]) -> bool:
-        """A finished sentence, new to the reply (existing: its sentences, lower-cased), that may be suggested."""
-        if not sample.complete or sample.sentence.strip().lower() in existing:
-            return False
-        return may_be_suggested(sample.sentence, self.config.max_sentence_chars, blocked)
+    def _usable(
+        self, found: list[tuple[int, tuple[EditKind, int], Sampled]], existing: dict[int, set[str]], blocked: set[str]
+    ) -> list[bool]:
+        """Which samples are finished sentences, new to their reply (existing: each reply's sentences,
+        lower-cased), that may be suggested."""
+        fresh = [
+            sample.complete and sample.sentence.strip().lower() not in existing[owner] for owner, _, sample in found
+        ]
+        sentences = [sample.sentence for (_, _, sample), ok in zip(found, fresh, strict=True) if ok]
+        shown = iter(suggestable(sentences, self.config.max_sentence_chars, blocked))
+        return [ok and next(shown) for ok in fresh]
 
     def _rank(self, seeker: str, sentences: list[str], found: list[tuple[Edit, float]], n: int) -> list[Suggestion]:
         from rapidfuzz import fuzz

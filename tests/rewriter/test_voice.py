@@ -103,3 +103,17 @@ def test_what_may_be_suggested_is_the_voice_check_and_the_safety_filter_together
     from partner_model.rewriter.inference import may_be_suggested
 
     assert may_be_suggested(sentence, 300) is shown
+
+
+def test_a_batch_of_candidates_is_shown_or_refused_as_each_would_be_alone() -> None:
+    from partner_model.rewriter.inference import may_be_suggested, suggestable
+
+    batch = [
+        "I've been feeling really down lately too.",  # out of voice: never reaches the profanity model
+        "That sounds exhausting, how are you holding up?",
+        "That's so fucking dumb of you.",
+        "",
+        "What has helped you through days like this before?",
+    ]
+    assert suggestable(batch, 300) == [may_be_suggested(sentence, 300) for sentence in batch]
+    assert suggestable(batch, 300) == [False, True, False, False, True]
