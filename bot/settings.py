@@ -115,6 +115,7 @@ class RewriterSettings(BaseModel):
     max_sentence_chars: int = Field(300, ge=20, le=2000)
     actions_per_reply: int = Field(3, ge=1, le=10)
     samples_per_action: int = Field(10, ge=1, le=16)
+    max_new_tokens: int = Field(24, ge=8, le=64)  # why 24: config.toml
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
     max_cached_tokens: int = Field(2400, ge=64)
@@ -136,6 +137,7 @@ class RewriterSettings(BaseModel):
         return RewriteConfig(
             actions_per_reply=self.actions_per_reply,
             samples_per_action=self.samples_per_action,
+            max_new_tokens=self.max_new_tokens,
             replies_per_generation=self.replies_per_generation,
             sampling_rounds=self.sampling_rounds,
             max_cached_tokens=self.max_cached_tokens,
