@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from partner_model.selective import on_kept
+
 DATA_DIR = Path(__file__).resolve().parent / "safety_data"
 # A sentence with an offensive-language probability at or above this is not suggested.
 PROFANITY_THRESHOLD = 0.5
@@ -225,8 +227,8 @@ def sentences_problems(sentences: Sequence[str], max_chars: int, blocked: Iterab
     about 15 ms on a CPU however few sentences it is given, and a reply's candidates are about 30."""
     texts = [sentence.strip() for sentence in sentences]
     blocked_keys = set(blocked)
-    probabilities = iter(_profanity([text for text in texts if text]))
-    offensive = [bool(text) and next(probabilities) >= PROFANITY_THRESHOLD for text in texts]
+    probabilities = on_kept([bool(text) for text in texts], texts, _profanity, 0.0)
+    offensive = [probability >= PROFANITY_THRESHOLD for probability in probabilities]
     return [_problems(text, max_chars, blocked_keys, bad) for text, bad in zip(texts, offensive, strict=True)]
 
 

@@ -26,6 +26,7 @@ from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
 from partner_model.rewriter.voice import out_of_voice
 from partner_model.safety import load_filters, sentences_problems
+from partner_model.selective import on_kept
 from partner_model.text import split_sentences
 
 
@@ -39,9 +40,9 @@ def suggestable(sentences: Sequence[str], max_chars: int, blocked: Collection[st
     """may_be_suggested for each sentence. The voice check's regexes go first: they reject many
     candidates before the profanity model runs, once for the rest."""
     voiced = [not out_of_voice(sentence) for sentence in sentences]
-    in_voice = [sentence for sentence, ok in zip(sentences, voiced, strict=True) if ok]
-    problems = iter(sentences_problems(in_voice, max_chars, blocked))
-    return [ok and not next(problems) for ok in voiced]
+    return on_kept(
+        voiced, sentences, lambda kept: [not found for found in sentences_problems(kept, max_chars, blocked)], False
+    )
 
 
 @dataclass(frozen=True)
@@ -220,9 +221,8 @@ class Rewriter:
         fresh = [
             sample.complete and sample.sentence.strip().lower() not in existing[owner] for owner, _, sample in found
         ]
-        sentences = [sample.sentence for (_, _, sample), ok in zip(found, fresh, strict=True) if ok]
-        shown = iter(suggestable(sentences, self.config.max_sentence_chars, blocked))
-        return [ok and next(shown) for ok in fresh]
+        sentences = [sample.sentence for _, _, sample in found]
+        return on_kept(fresh, sentences, lambda kept: suggestable(kept, self.config.max_sentence_chars, blocked), False)
 
     def _rank(self, seeker: str, sentences: list[str], found: list[tuple[Edit, float]], n: int) -> list[Suggestion]:
         from rapidfuzz import fuzz
