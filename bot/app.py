@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
@@ -36,11 +37,16 @@ class Score(Protocol):
 
 
 class ReplyScorer(Protocol):
-    """The classifier as the bot sees it: a version and a batched, thread-safe score()."""
+    """The classifier as the bot sees it: a version, and batched scoring in a thread of its own
+    (partner_model's ScoringThread): submit() for the event loop, score() to wait in place."""
 
     version: str
 
+    def submit(self, pairs: list[tuple[str, str]]) -> Future[list[Score]]: ...
+
     def score(self, pairs: list[tuple[str, str]]) -> list[Score]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -50,16 +56,21 @@ class BotServices:
     scorer: ReplyScorer
     queue: JobQueue
 
+    def close(self) -> None:
+        self.scorer.close()
+        self.engine.dispose()
+
 
 def load_services(settings: Settings, clock: Clock | None = None) -> BotServices:
     """Open the database and load the classifier once, for the bot's whole life."""
     from bot.commands.score import load_scorer
+    from partner_model.empathy.scoring_thread import ScoringThread
     from storage.engine import make_engine
 
     clock = clock or SystemClock()
     engine = make_engine(settings.resolved_database_url)
     queue = JobQueue(engine, clock, settings.queue.retry_policy(), settings.queue.lease())
-    return BotServices(engine=engine, clock=clock, scorer=load_scorer(), queue=queue)
+    return BotServices(engine=engine, clock=clock, scorer=ScoringThread(load_scorer), queue=queue)
 
 
 def storage_defaults(settings: Settings) -> GuildDefaults:
@@ -112,8 +123,8 @@ class PartnerBot(commands.AutoShardedBot):
         return await asyncio.to_thread(run)
 
     async def score(self, pairs: list[tuple[str, str]]) -> list[Score]:
-        """The classifier off the event loop."""
-        return await asyncio.to_thread(self.services.scorer.score, pairs)
+        """The classifier off the event loop, in its own thread."""
+        return await asyncio.wrap_future(self.services.scorer.submit(pairs))
 
     async def guild_config(self, guild_id: int) -> GuildConfig:
         return await self.db(guild_config, guild_id, self.guild_defaults)

@@ -81,7 +81,7 @@ async def _latencies(settings: Settings, pairs: list[tuple[str, str]], config_fi
                         latencies.append(waited)
         finally:
             stop_worker_child(child)
-            services.engine.dispose()
+            services.close()
     return latencies
 
 
@@ -123,6 +123,7 @@ def bot_process_peak(pairs: list[tuple[str, str]]) -> float:
     create_bot(settings, services)
     for pair in pairs:
         services.scorer.score([pair])
+    services.close()
     return _peak_mb()
 
 

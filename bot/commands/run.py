@@ -53,7 +53,7 @@ def run() -> None:
     finally:
         scheduler.shutdown()
         stop_worker_child(child)
-        services.engine.dispose()
+        services.close()
 
 
 def demo(
@@ -70,6 +70,7 @@ def demo(
     from bot.demo import DemoLine, replay, summary
     from bot.worker_process import build_rewrite_task
     from partner_model.base_models import BaseModelError
+    from partner_model.empathy.scoring_thread import ScoringThread
     from partner_model.samples import SAMPLE_EXCHANGES
     from storage import migrate
     from storage.clock import SystemClock
@@ -97,7 +98,7 @@ def demo(
         err.print("loading the classifier and the rewriter ...")
         try:
             task, queue = build_rewrite_task(config, url, clock, config.queue.device)
-            services = BotServices(engine=engine, clock=clock, scorer=load_scorer(), queue=queue)
+            services = BotServices(engine=engine, clock=clock, scorer=ScoringThread(load_scorer), queue=queue)
         except BaseModelError as exc:
             fail(str(exc))
         worker = Worker(queue, {REWRITE_TASK: task}, "demo-worker", batch_size=config.queue.batch_size)
@@ -118,7 +119,7 @@ def demo(
                 typer.echo(f"--- no DM: {NO_SUGGESTION}")
 
         counts = asyncio.run(replay(config, services, worker, exchanges, show))
-        engine.dispose()
+        services.close()
         queue.engine.dispose()
     typer.echo("=" * 78)
     typer.echo(summary(counts, len(exchanges)))

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from bot.app import BotServices, PartnerBot, create_bot
 from bot.settings import Settings, load_settings
+from partner_model.empathy.scoring_thread import ScoringThread
 from storage.clock import ManualClock
 from storage.queue import JobQueue
 from tests.conftest import migrated_database
@@ -20,10 +21,13 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 
 
 @pytest.fixture(scope="session")
-def shipped_scorer(real_encoder_dir: Path):
+def shipped_scorer(real_encoder_dir: Path) -> Iterator[ScoringThread]:
+    """The shipped classifier in its own thread, as load_services gives it to the bot."""
     from bot.commands.score import load_scorer
 
-    return load_scorer()
+    scorer = ScoringThread(load_scorer)
+    yield scorer
+    scorer.close()
 
 
 @pytest.fixture
