@@ -115,7 +115,7 @@ class RewriterSettings(BaseModel):
     max_sentence_chars: int = Field(300, ge=20, le=2000)
     actions_per_reply: int = Field(3, ge=1, le=10)
     samples_per_action: int = Field(10, ge=1, le=16)
-    max_new_tokens: int = Field(24, ge=8, le=64)  # why 24: config.toml
+    max_new_tokens: int = Field(32, ge=8, le=64)  # why 32: config.toml
     replies_per_generation: int = Field(1, ge=1, le=64)
     sampling_rounds: int = Field(1, ge=1, le=5)
     max_cached_tokens: int = Field(2400, ge=64)

@@ -51,7 +51,7 @@ class RewriteConfig:
     samples_per_action: int = 10  # sentences sampled per position (why 10: config.toml)
     temperature: float = 0.8  # a little below training's 1.0: variety without rambling
     top_p: float = 0.9
-    max_new_tokens: int = 24  # a sentence still going after this many tokens is dropped (why 24: config.toml)
+    max_new_tokens: int = 32  # a sentence still going after this many tokens is dropped (why 32: config.toml)
     max_sentence_chars: int = 300
     generation_weight: float = 0.5  # weight of the generation's mean log-probability in the ranking
     coherence_weight: float = 0.5  # ... of the new sentence's similarity to the rest of the reply
