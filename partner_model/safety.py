@@ -83,6 +83,8 @@ CRISIS = {
         r"\bhoard\w*\s+my\s+(?:pills|medication|meds)\b",
         r"\bpills\s+(?:would\s+be\s+)?enough\b",
         r"\bsleeping\s+pills\b",
+        # A dev post the gate let through in session 41: "Self destruction will probably end me."
+        r"\bself[-\s]?destruct\w*",
     ),
     "danger": _patterns(
         r"\b(?:going\s+to|gonna|will|threatened\s+to)\s+(?:kill|hurt|hit)\s+me\b",

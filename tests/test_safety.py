@@ -100,6 +100,10 @@ def test_a_past_attempt_told_in_a_post_is_a_crisis() -> None:
     assert crisis_signals("Last spring I tried to die and I'm scared I'll try again.") != []
 
 
+def test_self_destruction_told_in_a_post_is_a_crisis() -> None:
+    assert crisis_signals("Pale and tired. Self destruction is going to end me one of these days.") == ["self-harm"]
+
+
 @pytest.mark.parametrize(
     "post",
     [
