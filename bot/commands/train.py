@@ -393,7 +393,7 @@ def _train_rl(
     from bot.commands.score import load_scorer
     from partner_model.embedding import SentenceEmbedder
     from partner_model.rewriter import rewards
-    from partner_model.rewriter.inference import may_be_suggested
+    from partner_model.rewriter.inference import suggestable
     from partner_model.rewriter.lm_scoring import BaseLMScorer
     from partner_model.rewriter.rl import RewardContext
     from partner_model.rewriter.training_run import run_rl
@@ -413,7 +413,7 @@ def _train_rl(
             BaseLMScorer(policy.lm, policy.tokenizer, bf16=config.rewriter.train_bf16),
             embedder,
             weights,
-            lambda sentence: may_be_suggested(sentence, limit),
+            lambda sentences: suggestable(sentences, limit),
         )
 
     def on_rl_step(step: int, total: int, running: float) -> None:

@@ -25,7 +25,7 @@ from partner_model.reproducible import repeatable
 from partner_model.rewriter.edits import EditKind
 from partner_model.rewriter.feedback_training import FeedbackExample
 from partner_model.rewriter.generate import generate_grouped
-from partner_model.rewriter.inference import RewriteConfig, may_be_suggested
+from partner_model.rewriter.inference import RewriteConfig, suggestable
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import encode_prompt
 from partner_model.text import join_sentences
@@ -98,13 +98,8 @@ def in_policy_words(
                 one_sentence=True,
             )
             existing = {s.strip().lower() for s in example.sentences}
-            samples = [
-                s.sentence
-                for s in drawn
-                if s.complete
-                and s.sentence.strip().lower() not in existing
-                and may_be_suggested(s.sentence, sampling.max_sentence_chars)
-            ]
+            fresh = [s.sentence for s in drawn if s.complete and s.sentence.strip().lower() not in existing]
+            samples = [s for s, ok in zip(fresh, suggestable(fresh, sampling.max_sentence_chars), strict=True) if ok]
             found = closest(edit.sentence, samples, example.seeker, join_sentences(example.sentences), embedder)
             if found is None or found[1] < config.floor:
                 out.append(example)

@@ -5,7 +5,7 @@ and sentences for each, score the new replies with the reward, and raise the log
 each edit and sentence in proportion to (reward - its group's mean reward). The group baseline
 needs no value network (which a CPU could not afford), removes the differences between replies
 from the signal, and the group shares one encoding of its prompt, which makes sampling cheap.
-A sentence the product would never show (RewardContext.sentence_ok) earns a fixed low reward, so
+A sentence the product would never show (RewardContext.sentences_ok) earns a fixed low reward, so
 the judge's liking for it cannot teach the policy to write it.
 A KL penalty keeps the policy near its warm start: each sample's reward loses kl_coef times the
 log-ratio of its sentence under the policy and under the frozen warm-start adapter. Without it a
@@ -117,7 +117,7 @@ class RewardContext:
     lm: rewards.ScoresLikelihood
     embedder: rewards.Embeds
     weights: rewards.RewardWeights
-    sentence_ok: Callable[[str], bool]
+    sentences_ok: Callable[[list[str]], list[bool]]  # which sentences may be shown, in one batch
 
 
 def score_edits(
@@ -273,7 +273,9 @@ def train_rl(
             posts = [p.seeker for p in batch]
             # Only sentences that could be shown are scored: an empty one replacing a reply's only sentence
             # leaves nothing for the classifier to read, and the rest would earn the fixed reward anyway.
-            usable = [i for i, s in enumerate(sampled) if s.sentence and s.complete and context.sentence_ok(s.sentence)]
+            finished = [i for i, s in enumerate(sampled) if s.sentence and s.complete]
+            shown = context.sentences_ok([sampled[i].sentence for i in finished])
+            usable = [i for i, ok in zip(finished, shown, strict=True) if ok]
             breakdown = (
                 score_edits(
                     [posts[i] for i in usable],

@@ -25,4 +25,10 @@ def reward_context(tiny_lm_dir: Path, request: pytest.FixtureRequest) -> RewardC
     scorer = EmpathyScorer(classifier, AutoTokenizer.from_pretrained(encoder_dir), "tiny")
     embedder = SentenceEmbedder(AutoModel.from_pretrained(encoder_dir), AutoTokenizer.from_pretrained(encoder_dir))
     base = build(tiny_lm_dir, TINY)
-    return RewardContext(scorer, BaseLMScorer(base.lm, base.tokenizer), embedder, RewardWeights(), lambda s: True)
+    return RewardContext(
+        scorer,
+        BaseLMScorer(base.lm, base.tokenizer),
+        embedder,
+        RewardWeights(),
+        lambda sentences: [True] * len(sentences),
+    )

@@ -173,7 +173,7 @@ def test_an_rl_step_in_bf16_autocast_moves_every_trainable_weight_and_keeps_them
 def test_sentences_that_would_never_be_shown_earn_the_fixed_low_reward_whatever_the_judge_says(
     tiny_lm_dir: Path, reward_context: RewardContext, tmp_path: Path
 ) -> None:
-    refused = dataclasses.replace(reward_context, sentence_ok=lambda s: False)
+    refused = dataclasses.replace(reward_context, sentences_ok=lambda sentences: [False] * len(sentences))
     prompts = [RLPrompt("I lost my job.", ["Get another one."])]
     config = RLConfig(steps=2, prompts_per_step=1, group_size=2, checkpoint_every=5, max_new_tokens=6, kl_coef=0.0)
     train_rl(build(tiny_lm_dir, TINY), prompts, refused, config, tmp_path)
