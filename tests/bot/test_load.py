@@ -39,8 +39,10 @@ def tiny_rewrite_task(services: BotServices, tiny_lm_dir: Path, encoder_dir: Pat
     policy = build(tiny_lm_dir, TINY)
     policy.merge_for_inference()
     # What is under load here is the bot, queue and storage, not the ranking: few candidates a reply keep the
-    # test's time (at the deployed 10 per position the classifier's ranking pass took it from 243 to 434 s).
-    config = RewriteConfig(samples_per_action=3)
+    # test's time (at the deployed 10 per position the classifier's ranking pass took it from 243 to 434 s; on an
+    # AVX2-only CPU 3 per position took 185 s and 1 per position 112 s: the 100 rewrite jobs went on for 96 s
+    # and 23 s after the last reply was scored).
+    config = RewriteConfig(samples_per_action=1)
     rewriter = Rewriter(policy, services.scorer, SentenceEmbedder.load(encoder_dir), "tiny-random", config)
     return RewriteTask(services.engine, services.clock, lambda _path: rewriter, 3)
 
