@@ -28,6 +28,7 @@ from partner_model.rewriter.generate import generate_grouped
 from partner_model.rewriter.inference import RewriteConfig, suggestable
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import encode_prompt
+from partner_model.selective import on_kept
 from partner_model.text import join_sentences
 
 STEM_LETTERS = 5  # words agreeing on their first letters count as one ("hopeless", "hopelessness")
@@ -98,8 +99,10 @@ def in_policy_words(
                 one_sentence=True,
             )
             existing = {s.strip().lower() for s in example.sentences}
-            fresh = [s.sentence for s in drawn if s.complete and s.sentence.strip().lower() not in existing]
-            samples = [s for s, ok in zip(fresh, suggestable(fresh, sampling.max_sentence_chars), strict=True) if ok]
+            fresh = [s.complete and s.sentence.strip().lower() not in existing for s in drawn]
+            sentences = [s.sentence for s in drawn]
+            shown = on_kept(fresh, sentences, lambda kept: suggestable(kept, sampling.max_sentence_chars), False)
+            samples = [sentence for sentence, ok in zip(sentences, shown, strict=True) if ok]
             found = closest(edit.sentence, samples, example.seeker, join_sentences(example.sentences), embedder)
             if found is None or found[1] < config.floor:
                 out.append(example)

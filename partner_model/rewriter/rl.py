@@ -63,6 +63,7 @@ from partner_model.rewriter.recipe import (
 )
 from partner_model.rewriter.repetition import RecentOpenings, RecentSentences, penalty
 from partner_model.rewriter.warmstart_data import lead_in
+from partner_model.selective import on_kept
 
 STATE_FILE = "rl_state.pt"
 SNAPSHOT_DIR = "snapshots"  # policies kept along the way: the learning curve may favour one before the end
@@ -273,9 +274,9 @@ def train_rl(
             posts = [p.seeker for p in batch]
             # Only sentences that could be shown are scored: an empty one replacing a reply's only sentence
             # leaves nothing for the classifier to read, and the rest would earn the fixed reward anyway.
-            finished = [i for i, s in enumerate(sampled) if s.sentence and s.complete]
-            shown = context.sentences_ok([sampled[i].sentence for i in finished])
-            usable = [i for i, ok in zip(finished, shown, strict=True) if ok]
+            finished = [bool(s.sentence) and s.complete for s in sampled]
+            shown = on_kept(finished, [s.sentence for s in sampled], context.sentences_ok, False)
+            usable = [i for i, ok in enumerate(shown) if ok]
             breakdown = (
                 score_edits(
                     [posts[i] for i in usable],
