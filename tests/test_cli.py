@@ -128,3 +128,17 @@ def test_the_token_never_reaches_the_output(empty_database_url: str) -> None:
 def test_db_commands_work_on_a_new_sqlite_file(tmp_path: Path, args: list[str]) -> None:
     result = run_cli(*args, env={"PARTNER_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"})
     assert result.returncode == 0, result.stderr
+
+
+def test_the_score_report_marks_a_sentence_with_every_mechanism_it_carries() -> None:
+    from rich.text import Text
+
+    from bot.commands.score import _highlighted
+    from partner_model.empathy.inference import EmpathyScore
+
+    reply = "I'm so sorry. What happened? [Call] me."
+    levels = {"ER": 1, "IP": 0, "EX": 2}
+    result = EmpathyScore(
+        levels, {m: [0.0, 1.0, 0.0] for m in levels}, {"ER": [(0, 13)], "IP": [], "EX": [(0, 13), (14, 28)]}
+    )
+    assert Text.from_markup(_highlighted(reply, result)).plain == "⟦I'm so sorry.⟧ER+EX ⟦What happened?⟧EX [Call] me."

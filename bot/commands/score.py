@@ -41,17 +41,21 @@ def load_scorer(which: str = "classifier", folder: Path | None = None) -> Empath
 
 
 def _highlighted(response: str, result: EmpathyScore) -> str:
+    """The response with each rationale span marked by its mechanisms: a sentence that carries two is
+    marked once with both (ER+EX); a span overlapping one already marked is left out."""
     from rich.markup import escape
 
-    marks: list[tuple[int, int, str]] = sorted(
-        (start, end, mech) for mech, spans in result.rationales.items() for start, end in spans
-    )
+    mechanisms: dict[tuple[int, int], list[str]] = {}
+    for mech, spans in result.rationales.items():
+        for span in spans:
+            mechanisms.setdefault(span, []).append(mech)
     out, cursor = [], 0
-    for start, end, mech in marks:
+    for (start, end), mechs in sorted(mechanisms.items()):
         if start < cursor:
             continue
-        style = MECHANISM_STYLE[mech]
-        out += [escape(response[cursor:start]), f"[{style}]⟦{escape(response[start:end])}⟧{mech}[/]"]
+        style = MECHANISM_STYLE[mechs[0]]
+        label = "+".join(mechs)
+        out += [escape(response[cursor:start]), f"[{style}]⟦{escape(response[start:end])}⟧{label}[/]"]
         cursor = end
     out.append(escape(response[cursor:]))
     return "".join(out)

@@ -80,7 +80,8 @@ def train_classifier(
             metavar="K",
             help="train K teachers first, each without one fold of train's seeker posts; the classifier "
             "distils their out-of-fold probabilities and predicts rare levels with offsets fitted on them, "
-            "where offsets fitted without a fold also help on it (cross-validation on train). 0: off. "
+            "where offsets fitted without a fold also help on it (cross-validation on train); the same "
+            "teachers' tagging chooses how rationales are read (by token or by sentence). 0: off. "
             "Takes about K + 1 times as long.",
         ),
     ] = 0,

@@ -24,6 +24,7 @@ from partner_model.empathy import LEVELS, MECHANISMS
 from partner_model.empathy.data import EpitomeExample
 from partner_model.empathy.metrics import macro_f1
 from partner_model.empathy.model import ClassifierConfig, save
+from partner_model.empathy.rationales import TaggedResponse
 from partner_model.empathy.train import (
     EpochCallback,
     StepCallback,
@@ -163,3 +164,20 @@ def out_of_fold_probabilities(
         np.savez(saved, index=np.array(held), probabilities=probabilities)
         out[held] = probabilities
     return out
+
+
+def out_of_fold_tagging(
+    encoder_dir: Path, examples: list[EpitomeExample], folds: list[list[int]], folds_dir: Path
+) -> list[TaggedResponse]:
+    """Each training row's response tagged with rationale probabilities by the teacher that left its fold
+    out (the teachers out_of_fold_probabilities saved in folds_dir): where the reading of rationales is
+    fitted (rationales.fit_readings)."""
+    from partner_model.empathy.inference import EmpathyScorer
+
+    tagged: list[TaggedResponse | None] = [None] * len(examples)
+    for fold, held in enumerate(folds):
+        teacher = EmpathyScorer.load(folds_dir / f"fold-{fold + 1}", encoder_dir)
+        predictions = teacher.predict([(examples[i].seeker, examples[i].response) for i in held])
+        for i, (_, row, _) in zip(held, predictions, strict=True):
+            tagged[i] = row
+    return [t for t in tagged if t is not None]

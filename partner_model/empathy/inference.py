@@ -13,15 +13,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from partner_model.cards import file_digest
 from partner_model.empathy import MECHANISMS
 from partner_model.empathy.encoding import EncodedPair, collate, encode_pair
 from partner_model.empathy.model import HEADS_FILE, EmpathyModel, load
+from partner_model.empathy.rationales import TaggedResponse, read_rationales
 
-# A token belongs to a rationale when its tagger probability passes this.
-RATIONALE_THRESHOLD = 0.5
 # Inference batches: bigger is faster per pair on CPU until padding dominates.
 INFERENCE_BATCH = 32
 
@@ -49,35 +49,6 @@ class EmpathyScore:
         data["total"] = self.total
         data["rationales"] = {m: [list(span) for span in spans] for m, spans in self.rationales.items()}
         return data
-
-
-def _extend_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
-    return start, end
-
-
-def spans_from_tokens(response: str, pair: EncodedPair, token_probs: torch.Tensor) -> list[tuple[int, int]]:
-    """Merge runs of rationale tokens into whole-word character spans of the response."""
-    spans: list[tuple[int, int]] = []
-    current: tuple[int, int] | None = None
-    for position, (start, end) in zip(pair.response_positions, pair.response_offsets, strict=True):
-        if float(token_probs[position]) >= RATIONALE_THRESHOLD:
-            current = (current[0], end) if current else (start, end)
-        elif current:
-            spans.append(current)
-            current = None
-    if current:
-        spans.append(current)
-    merged: list[tuple[int, int]] = []
-    for start, end in (_extend_to_words(response, s, e) for s, e in spans):
-        if merged and start <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 class EmpathyScorer:
@@ -117,8 +88,14 @@ class EmpathyScorer:
 
     def score(self, pairs: list[tuple[str, str]]) -> list[EmpathyScore]:
         """Scores for (seeker post, response) pairs, in order."""
+        return [self._result(*prediction) for prediction in self.predict(pairs)]
+
+    def predict(self, pairs: list[tuple[str, str]]) -> list[tuple[np.ndarray, TaggedResponse, bool]]:
+        """Per pair, in order: the (mechanism, level) probabilities, the response's tokens with their
+        rationale probabilities, and whether the response was truncated. score() reads these; fitting
+        how rationales are read (rationales.py) needs them raw."""
         encoded = [self.encode(seeker, response) for seeker, response in pairs]
-        results: list[EmpathyScore | None] = [None] * len(pairs)
+        results: list[tuple[np.ndarray, TaggedResponse, bool] | None] = [None] * len(pairs)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i].input_ids))
         with self._lock, torch.inference_mode():
             for start in range(0, len(order), INFERENCE_BATCH):
@@ -126,19 +103,26 @@ class EmpathyScorer:
                 batch = collate([encoded[i] for i in index], self.tokenizer.pad_token_id)
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 level_logits, rationale_logits = self.model(batch)
-                level_probs = level_logits.softmax(-1).cpu()
-                token_probs = rationale_logits.sigmoid().cpu()
+                level_probs = level_logits.softmax(-1).cpu().numpy()
+                token_probs = rationale_logits.sigmoid().cpu().numpy()
                 for row, i in enumerate(index):
-                    results[i] = self._result(pairs[i][1], encoded[i], level_probs[row], token_probs[row])
+                    pair = encoded[i]
+                    tagged = TaggedResponse(
+                        pairs[i][1], pair.response_offsets, token_probs[row, pair.response_positions]
+                    )
+                    results[i] = (level_probs[row], tagged, pair.response_truncated)
         return [r for r in results if r is not None]
 
-    def _result(
-        self, response: str, pair: EncodedPair, level_probs: torch.Tensor, token_probs: torch.Tensor
-    ) -> EmpathyScore:
+    def _result(self, level_probs: np.ndarray, tagged: TaggedResponse, truncated: bool) -> EmpathyScore:
+        config = self.model.config
         levels = {m: int(level_probs[k].argmax()) for k, m in enumerate(MECHANISMS)}
         probabilities = {m: [round(float(p), 4) for p in level_probs[k]] for k, m in enumerate(MECHANISMS)}
-        rationales = {
-            m: spans_from_tokens(response, pair, token_probs[:, k]) if levels[m] > 0 else []
-            for k, m in enumerate(MECHANISMS)
-        }
-        return EmpathyScore(levels, probabilities, rationales, truncated=pair.response_truncated)
+        shown = [k for k, m in enumerate(MECHANISMS) if levels[m] > 0]
+        spans = read_rationales(
+            tagged,
+            [config.rationale_units[k] for k in shown],
+            [config.rationale_thresholds[k] for k in shown],
+            shown,
+        )
+        rationales = {m: [] for m in MECHANISMS} | {MECHANISMS[k]: found for k, found in zip(shown, spans, strict=True)}
+        return EmpathyScore(levels, probabilities, rationales, truncated=truncated)

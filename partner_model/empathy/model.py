@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from partner_model.empathy import LEVELS, MECHANISMS
+from partner_model.empathy.rationales import DEFAULT_THRESHOLD, DEFAULT_UNIT, Fitted
 
 CONFIG_FILE = "classifier.json"
 HEADS_FILE = "heads.safetensors"
@@ -39,6 +40,10 @@ class ClassifierConfig:
     # Added to each mechanism's level logits at prediction, fitted by cross-validation on train
     # (cross_fit.py) so rare levels are predicted as often as macro-F1 wants; zeros: plain argmax.
     level_offsets: list[list[float]] = field(default_factory=lambda: [[0.0] * LEVELS for _ in MECHANISMS])
+    # How each mechanism's rationale is read from the tagger: token by token or whole sentences, and the
+    # probability that marks one (rationales.py); fitted by cross-validation on train where that helps.
+    rationale_units: list[str] = field(default_factory=lambda: [DEFAULT_UNIT] * len(MECHANISMS))
+    rationale_thresholds: list[float] = field(default_factory=lambda: [DEFAULT_THRESHOLD] * len(MECHANISMS))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -110,6 +115,10 @@ class EmpathyModel(nn.Module):
     def set_level_offsets(self, offsets: list[list[float]]) -> None:
         self.config.level_offsets = [[float(v) for v in row] for row in offsets]
         self.heads.level_offsets.copy_(torch.tensor(self.config.level_offsets))
+
+    def set_rationale_readings(self, readings: Fitted) -> None:
+        self.config.rationale_units = list(readings.units)
+        self.config.rationale_thresholds = [float(t) for t in readings.thresholds]
 
 
 def lora_target_modules() -> list[str]:

@@ -8,19 +8,24 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from partner_model.cards import file_digest
 from partner_model.empathy.card import write_classifier_card
 from partner_model.empathy.cross_fit import (
     StageCallback,
     gold_levels,
     held_out_level_offsets,
+    offset_levels,
     out_of_fold_probabilities,
+    out_of_fold_tagging,
     seeker_folds,
 )
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
 from partner_model.empathy.evaluate import figures, score_examples
 from partner_model.empathy.inference import EmpathyScorer
 from partner_model.empathy.model import HEADS_FILE, ClassifierConfig, save
+from partner_model.empathy.rationales import fit_readings
 from partner_model.empathy.train import EpochCallback, StepCallback, TrainConfig, teacher_probabilities, train
 
 
@@ -73,7 +78,7 @@ def run_training(
             f"{len(selection)} rows of {train_csv.name} held out by seeker post (seed {model_config.seed}); "
             f"trained on the other {len(train_examples)}"
         )
-    soft_targets, offsets, cross_fit_report = None, None, None
+    soft_targets, offsets, readings, cross_fit_report = None, None, None, None
     if cross_fit:
         teachers_dir = folds_dir or out_dir.with_name(out_dir.name + "-folds")
         folds = seeker_folds(train_examples, cross_fit, model_config.seed)
@@ -90,7 +95,20 @@ def run_training(
             on_epoch,
         )
         offsets, fitted = held_out_level_offsets(soft_targets, gold_levels(train_examples), folds)
-        cross_fit_report = {"folds": cross_fit, "teachers": str(teachers_dir), "out_of_fold": fitted}
+        if on_stage:
+            on_stage("rationale readings")
+        readings = fit_readings(
+            train_examples,
+            out_of_fold_tagging(encoder_dir, train_examples, folds, teachers_dir),
+            offset_levels(np.log(np.clip(soft_targets, 1e-9, 1.0)), offsets),
+            folds,
+        )
+        cross_fit_report = {
+            "folds": cross_fit,
+            "teachers": str(teachers_dir),
+            "out_of_fold": fitted,
+            "rationales": readings.report,
+        }
         data["teachers"] = f"{cross_fit} cross-fitted on {train_csv.name}, each without one fold of seeker posts"
     elif teachers:
         soft_targets = teacher_probabilities(teachers, encoder_dir, train_examples)
@@ -102,6 +120,8 @@ def run_training(
     )
     if offsets is not None:
         model.set_level_offsets(offsets.tolist())
+    if readings is not None:
+        model.set_rationale_readings(readings)
     save(model, out_dir)
 
     report_path = report_csv or dev_csv

@@ -134,18 +134,21 @@ def test_a_cross_fitted_run_writes_offsets_and_card_and_resumes_its_teachers(
         "on_stage": stages.append,
     }
     run_training(**kwargs)
-    assert stages == ["teacher 1/2", "teacher 2/2", "student"]
+    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student"]
     folds = tmp_path / "clf-folds"
     teachers = sorted(folds.glob("fold-*/heads.safetensors"))
     assert len(teachers) == 2
     saved = json.loads((tmp_path / "clf" / "classifier.json").read_text())
     assert len(saved["level_offsets"]) == len(MECHANISMS)
+    assert len(saved["rationale_units"]) == len(saved["rationale_thresholds"]) == len(MECHANISMS)
+    assert set(saved["rationale_units"]) <= {"token", "sentence"}
     card = (tmp_path / "clf" / "MODEL_CARD.md").read_text()
     assert "## Cross-fitting" in card and "out-of-fold macro-F1" in card and "held out, with" in card
+    assert "| mechanism | rows with a rationale |" in card
     assert not list((tmp_path / "clf").glob("fold-*"))
 
     stamps = [t.stat().st_mtime_ns for t in teachers]
     stages.clear()
     run_training(**kwargs)
     assert [t.stat().st_mtime_ns for t in teachers] == stamps  # finished folds are not trained again
-    assert stages == ["teacher 1/2", "teacher 2/2", "student"]
+    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student"]

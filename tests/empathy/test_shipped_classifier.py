@@ -12,6 +12,7 @@ import pytest
 
 from bot.settings import load_settings
 from partner_model.empathy.inference import EmpathyScorer, EmptyTextError
+from partner_model.text import split_sentences
 from tests.factories import csv_subset
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,15 @@ def test_relating_to_the_experience_scores_higher_interpretation(scorer: Empathy
         ]
     )
     assert relating.levels["IP"] > flat.levels["IP"]
+
+
+def test_rationales_are_whole_sentences_of_the_reply(scorer: EmpathyScorer) -> None:
+    """A supporter is shown the sentences that carry each mechanism, not loose words."""
+    reply = "That sounds really painful. What happened at work? How are you feeling about it right now?"
+    (result,) = scorer.score([(SEEKER, reply)])
+    shown = result.rationale_texts(reply)
+    assert "What happened at work?" in shown["EX"]
+    assert {text for texts in shown.values() for text in texts} <= set(split_sentences(reply))
 
 
 @pytest.mark.parametrize("response", ["", "   \n\t  "])
@@ -126,6 +136,7 @@ def test_score_command_reads_like_a_report_and_as_json() -> None:
     human = _cli("score", SEEKER, "I'm so sorry. What happened?")
     assert human.returncode == 0, human.stderr
     assert "total empathy" in human.stdout and "emotional reactions" in human.stdout
+    assert "⟦What happened?⟧EX" in human.stdout
     machine = _cli("score", SEEKER, "I'm so sorry. What happened?", "--json")
     data = json.loads(machine.stdout)
     assert data["total"] == sum(data["levels"].values())
