@@ -57,9 +57,14 @@ def seeker_folds(examples: list[EpitomeExample], k: int, seed: int) -> list[list
     return folds
 
 
-def offset_levels(log_probabilities: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """Logs of probabilities floored at 1e-9, so a level a model rules out still gets a finite offset score."""
+    return np.log(np.clip(probabilities, 1e-9, 1.0))
+
+
+def offset_levels(logs: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     """Levels after adding per-level offsets to log-probabilities (level on the last axis of both)."""
-    return (log_probabilities + offsets).argmax(-1)
+    return (logs + offsets).argmax(-1)
 
 
 def fit_level_offsets(
@@ -69,18 +74,18 @@ def fit_level_offsets(
     the smallest shift), and macro-F1 before and after."""
     offsets = np.zeros((len(MECHANISMS), LEVELS))
     report: dict[str, dict[str, float]] = {}
-    log_probabilities = np.log(np.clip(probabilities, 1e-9, 1.0))
+    logs = log_probabilities(probabilities)
     for m, mech in enumerate(MECHANISMS):
         best = (-1.0, 0.0, (0.0, 0.0))
         for b1 in grid:
             for b2 in grid:
-                f1 = macro_f1(gold[:, m], offset_levels(log_probabilities[:, m], np.array([0.0, b1, b2])))
+                f1 = macro_f1(gold[:, m], offset_levels(logs[:, m], np.array([0.0, b1, b2])))
                 candidate = (f1, -(abs(b1) + abs(b2)), (float(b1), float(b2)))
                 if candidate[:2] > best[:2]:
                     best = candidate
         offsets[m, 1:] = best[2]
         report[mech] = {
-            "macro_f1_before": macro_f1(gold[:, m], log_probabilities[:, m].argmax(-1)),
+            "macro_f1_before": macro_f1(gold[:, m], logs[:, m].argmax(-1)),
             "macro_f1_after": best[0],
             "offset_1": best[2][0],
             "offset_2": best[2][1],
@@ -94,15 +99,15 @@ def held_out_level_offsets(
     """fit_level_offsets on every row, kept per mechanism only where offsets fitted without each fold raise
     macro-F1 on that fold, averaged over folds; the report adds those held-out figures and what was kept."""
     offsets, report = fit_level_offsets(probabilities, gold)
-    log_probabilities = np.log(np.clip(probabilities, 1e-9, 1.0))
+    logs = log_probabilities(probabilities)
     without = np.zeros(len(MECHANISMS))
     with_offsets = np.zeros(len(MECHANISMS))
     for held in folds:
         rest = np.setdiff1d(np.arange(len(gold)), held)
         fold_offsets, _ = fit_level_offsets(probabilities[rest], gold[rest])
         for m in range(len(MECHANISMS)):
-            shifted = offset_levels(log_probabilities[held, m], fold_offsets[m])
-            without[m] += macro_f1(gold[held, m], log_probabilities[held, m].argmax(-1)) / len(folds)
+            shifted = offset_levels(logs[held, m], fold_offsets[m])
+            without[m] += macro_f1(gold[held, m], logs[held, m].argmax(-1)) / len(folds)
             with_offsets[m] += macro_f1(gold[held, m], shifted) / len(folds)
     for m, mech in enumerate(MECHANISMS):
         kept = bool(with_offsets[m] > without[m])

@@ -8,14 +8,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from partner_model.cards import file_digest
 from partner_model.empathy.card import write_classifier_card
 from partner_model.empathy.cross_fit import (
     StageCallback,
     gold_levels,
     held_out_level_offsets,
+    log_probabilities,
     offset_levels,
     out_of_fold_probabilities,
     out_of_fold_tagging,
@@ -100,7 +99,7 @@ def run_training(
         readings = fit_readings(
             train_examples,
             out_of_fold_tagging(encoder_dir, train_examples, folds, teachers_dir),
-            offset_levels(np.log(np.clip(soft_targets, 1e-9, 1.0)), offsets),
+            offset_levels(log_probabilities(soft_targets), offsets),
             folds,
         )
         cross_fit_report = {
