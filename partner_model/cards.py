@@ -21,6 +21,16 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
+def provenance(command: str, data_csv: Path, **details: str) -> dict[str, str]:
+    """Where a measured file came from (command, data digest, date, details), for its metadata."""
+    return {
+        "command": command,
+        "data": f"{data_csv.name} (sha256 {file_digest(data_csv)})",
+        **details,
+        "created": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+    }
+
+
 def write_card(folder: Path, title: str, command: str, sections: dict[str, str], metrics: dict[str, Any]) -> None:
     """MODEL_CARD.md (for people) and metrics.json (for programs) beside the weights."""
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from bot.commands.common import err, fail, settings
+from partner_model.empathy import INT8_CALIBRATION_ROWS
 from partner_model.rewriter import recipe
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.progress import Progress, TaskID
 
     from bot.settings import Settings
@@ -92,7 +95,11 @@ def train_classifier(
         ),
     ] = None,
 ) -> None:
-    """Train the empathy classifier (EPITOME's three mechanisms with rationales)."""
+    """Train the empathy classifier (EPITOME's three mechanisms with rationales).
+
+    Writes the adapter, heads, the input ranges int8 inference uses (measured on a sample of --train) and a
+    model card with the report set's figures.
+    """
     from partner_model.base_models import BaseModelError, encoder_path, quiet_transformers
     from partner_model.empathy.data import DataFormatError
     from partner_model.empathy.model import ClassifierConfig
@@ -338,45 +345,98 @@ def _language_model(config: Settings) -> Path:
 @train_app.command("calibration")
 def train_calibration(
     train: Annotated[
-        Path, typer.Option("--train", help="EPITOME-format CSV whose warm-start sequences are measured.", exists=True)
+        Path, typer.Option("--train", help="EPITOME-format CSV whose rows are run through the model.", exists=True)
     ],
     out: Annotated[
         Path | None,
         typer.Option("--out", help="peaks file to write (default: the configured one, [rewriter] feed_forward_peaks)."),
     ] = None,
+    classifier: Annotated[
+        Path | None,
+        typer.Option(
+            "--classifier",
+            help="measure this classifier folder's int8 input ranges (saved in it), not the language model's peaks.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
     rows: Annotated[
-        int, typer.Option(min=8, help="warm-start sequences to run through the model.")
-    ] = recipe.CALIBRATION_ROWS,
+        int | None,
+        typer.Option(
+            min=8,
+            help=f"rows to run through the model (default: {recipe.CALIBRATION_ROWS} warm-start sequences for the "
+            f"language model, {INT8_CALIBRATION_ROWS} pairs for a classifier).",
+        ),
+    ] = None,
 ) -> None:
-    """Measure the language model's feed-forward activation peaks for int8 inference.
+    """Measure activations once on training data for int8 inference.
 
-    Every linear layer of the rewriter's language model is quantised to int8 on a CPU; the feed-forward
-    output projections can be only after their input peaks are folded into the weights (SmoothQuant,
-    [rewriter] smoothing). The peaks are measured once, with the configured adapter, and serve every
-    adapter (they change attention only). About a minute on 2 CPU cores.
+    Language model (the default): every linear layer of the rewriter's language model is quantised to int8
+    on a CPU; the feed-forward output projections can be only after their input peaks are folded into the
+    weights (SmoothQuant, [rewriter] smoothing). The peaks are measured with the configured adapter and serve
+    every adapter (they change attention only). About a minute on 2 CPU cores.
+
+    --classifier DIR: the input range of each int8 layer of that classifier's encoder, so that int8 scores a
+    pair the same whatever is scored beside it (otherwise each batch sets its own scale). `train classifier`
+    does this itself; this is for folders trained before it did. About 30 s.
     """
     from partner_model.empathy.data import DataFormatError
-    from partner_model.rewriter.calibration import measure_peaks
 
+    if classifier is not None and out is not None:
+        fail("--out names the language model's peaks file; a classifier's ranges are saved in its folder")
     config = settings()
-    target = out or config.rewriter.peaks_file
-    lm = _language_model(config)
     command = _command_line()
     with training_progress() as progress:
         task = progress.add_task("calibration", total=None, status="")
+
+        def on_batch(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
         try:
-            provenance = measure_peaks(
-                lm,
-                config.rewriter.adapter_dir,
-                train,
-                target,
-                command,
-                rows,
-                on_batch=lambda done, total: progress.update(task, completed=done, total=total),
-            )
+            if classifier is not None:
+                measured = _calibrate_classifier(config, classifier, train, command, rows, on_batch)
+            else:
+                measured = _measure_lm_peaks(config, out, train, command, rows, on_batch)
         except DataFormatError as exc:
             fail(str(exc))
-    err.print(f"feed-forward peaks of {provenance['rows']} sequences: {target}")
+    err.print(measured)
+
+
+def _calibrate_classifier(
+    config: Settings, folder: Path, train: Path, command: str, rows: int | None, on_batch: Callable[[int, int], None]
+) -> str:
+    from partner_model.base_models import BaseModelError, encoder_path
+    from partner_model.empathy.calibration import RANGES_FILE, calibrate_folder
+
+    try:
+        encoder = encoder_path(config.models.encoder_dir)
+    except BaseModelError as exc:
+        fail(str(exc))
+    n = calibrate_folder(folder, encoder, train, command, rows or INT8_CALIBRATION_ROWS, on_batch=on_batch)
+    return f"int8 input ranges of {n} pairs: {folder / RANGES_FILE}"
+
+
+def _measure_lm_peaks(
+    config: Settings,
+    out: Path | None,
+    train: Path,
+    command: str,
+    rows: int | None,
+    on_batch: Callable[[int, int], None],
+) -> str:
+    from partner_model.rewriter.calibration import measure_peaks
+
+    target = out or config.rewriter.peaks_file
+    provenance = measure_peaks(
+        _language_model(config),
+        config.rewriter.adapter_dir,
+        train,
+        target,
+        command,
+        rows or recipe.CALIBRATION_ROWS,
+        on_batch=on_batch,
+    )
+    return f"feed-forward peaks of {provenance['rows']} sequences: {target}"
 
 
 def _train_rl(

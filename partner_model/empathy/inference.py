@@ -65,13 +65,14 @@ class EmpathyScorer:
         from transformers import AutoTokenizer
 
         from partner_model.base_models import encoder_path, quiet_transformers
+        from partner_model.empathy.calibration import load_input_ranges
         from partner_model.quantization import quantize_linear_layers
 
         quiet_transformers()
         encoder_dir = encoder_path(encoder_dir)
         model = load(folder, encoder_dir)
-        if quantize:
-            model.encoder = quantize_linear_layers(model.encoder)  # the small heads stay float
+        if quantize:  # the small heads stay float
+            model.encoder = quantize_linear_layers(model.encoder, input_ranges=load_input_ranges(folder))
         tokenizer = AutoTokenizer.from_pretrained(encoder_dir)
         tokenizer.model_max_length = 1_000_000  # we truncate ourselves, by the stated policy
         return cls(model, tokenizer, version=f"{folder.name}-{file_digest(folder / HEADS_FILE)[:8]}")

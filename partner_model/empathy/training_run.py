@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from partner_model.cards import file_digest
+from partner_model.empathy.calibration import calibrate_folder
 from partner_model.empathy.card import write_classifier_card
 from partner_model.empathy.cross_fit import (
     StageCallback,
@@ -122,6 +123,10 @@ def run_training(
     if readings is not None:
         model.set_rationale_readings(readings)
     save(model, out_dir)
+    if on_stage:
+        on_stage("int8 calibration")
+    calibrated = calibrate_folder(out_dir, encoder_dir, train_csv, command)
+    data["int8 input ranges"] = f"{calibrated} pairs of {train_csv.name} (seeded sample)"
 
     report_path = report_csv or dev_csv
     report: dict[str, Any] = {}

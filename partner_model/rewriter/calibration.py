@@ -74,9 +74,7 @@ def measure_peaks(
 ) -> dict[str, str]:
     """Peaks of the adapter's policy (merged, float) on warm-start sequences of train_csv, saved to out;
     returns their provenance. on_batch(done, total) reports progress."""
-    from datetime import UTC, datetime
-
-    from partner_model.cards import file_digest
+    from partner_model.cards import provenance
     from partner_model.empathy.data import read_epitome_csv
     from partner_model.rewriter.policy import load_merged
     from partner_model.rewriter.warmstart import WarmStartConfig, select_examples
@@ -86,15 +84,9 @@ def measure_peaks(
     built = build_examples(read_epitome_csv(train_csv), seed=seed)
     chosen = select_examples(built, policy, WarmStartConfig(examples=rows, compound_share=0.0, seed=seed))
     peaks = feed_forward_peaks(policy, chosen, on_batch=on_batch)
-    provenance = {
-        "command": command,
-        "data": f"{train_csv.name} (sha256 {file_digest(train_csv)})",
-        "rows": str(len(chosen)),
-        "adapter": adapter_dir.name,
-        "created": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-    }
-    save_peaks(peaks, out, provenance)
-    return provenance
+    origin = provenance(command, train_csv, rows=str(len(chosen)), adapter=adapter_dir.name)
+    save_peaks(peaks, out, origin)
+    return origin
 
 
 def save_peaks(peaks: dict[str, torch.Tensor], path: Path, provenance: dict[str, str]) -> None:

@@ -134,7 +134,7 @@ def test_a_cross_fitted_run_writes_offsets_and_card_and_resumes_its_teachers(
         "on_stage": stages.append,
     }
     run_training(**kwargs)
-    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student"]
+    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student", "int8 calibration"]
     folds = tmp_path / "clf-folds"
     teachers = sorted(folds.glob("fold-*/heads.safetensors"))
     assert len(teachers) == 2
@@ -151,4 +151,4 @@ def test_a_cross_fitted_run_writes_offsets_and_card_and_resumes_its_teachers(
     stages.clear()
     run_training(**kwargs)
     assert [t.stat().st_mtime_ns for t in teachers] == stamps  # finished folds are not trained again
-    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student"]
+    assert stages == ["teacher 1/2", "teacher 2/2", "rationale readings", "student", "int8 calibration"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -113,6 +114,41 @@ def test_batched_scores_match_single_scores(scorer: EmpathyScorer) -> None:
     batched = scorer.score(pairs)
     singles = [scorer.score([pair])[0] for pair in pairs]
     assert [b.levels for b in batched] == [s.levels for s in singles]
+
+
+def test_int8_as_deployed_scores_a_pair_the_same_whatever_is_scored_beside_it(real_encoder_dir: Path) -> None:
+    models = load_settings().models
+    int8 = EmpathyScorer.load(models.classifier_dir, real_encoder_dir, quantize=True)
+    pairs = [
+        (SEEKER, "That sounds hard. What happened?"),
+        (SEEKER, "I'm so sorry, that must feel awful."),
+        (SEEKER, "Update your resume."),
+    ]
+    # Long, odd neighbours widen a batch's activations: with one input scale per batch they moved these
+    # pairs' probabilities by up to 0.04.
+    neighbours = [
+        ("hi", "```python\nfor i in range(10):\n    print(i)\n```" * 30),
+        ("😀", "😭😭😭 " * 200),
+        (SEEKER, "I know how you feel. " * 100),
+    ]
+    beside = int8.score(pairs + neighbours)[: len(pairs)]
+    for pair, scored in zip(pairs, beside, strict=True):
+        (alone,) = int8.score([pair])
+        assert alone.levels == scored.levels
+        for mech, probabilities in alone.probabilities.items():
+            assert probabilities == pytest.approx(scored.probabilities[mech], abs=2e-3)
+
+
+def test_train_calibration_measures_a_classifier_folder(dev_csv: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "classifier"
+    shutil.copytree(load_settings().models.classifier_dir, folder, ignore=shutil.ignore_patterns("input_ranges.*"))
+    train = csv_subset(dev_csv, tmp_path / "train.csv", 16)
+    clash = _cli("train", "calibration", "--train", str(train), "--classifier", str(folder), "--out", "x.safetensors")
+    assert clash.returncode != 0 and "saved in its folder" in clash.stderr
+    result = _cli("train", "calibration", "--train", str(train), "--classifier", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert "int8 input ranges of 16 pairs" in result.stderr
+    assert (folder / "input_ranges.safetensors").is_file()
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
