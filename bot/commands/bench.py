@@ -75,9 +75,8 @@ def bench(
         from bot.commands.common import state
         from partner_model.judgeable import skip_reason
 
-        # The replies the bot queues: long enough to judge, and low when scored one at a time, as the bot
-        # scores a reply (int8 activations are scaled over a whole batch, so a borderline reply scored in a
-        # batch could come out low and then never get its DM). One more than timed warms the worker up.
+        # The replies the bot queues: long enough to judge, and low when scored as the bot scores a reply,
+        # one at a time. One more than timed warms the worker up.
         config = settings()
         low = [
             pair

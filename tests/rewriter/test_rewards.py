@@ -59,7 +59,7 @@ def test_a_reply_ranked_against_many_candidates_is_scored_once(classifier: Empat
     assert len(seen) == 4
     before = rewards.expected_total(classifier.score([(SEEKER, REPLY)])[0])
     alone = [rewards.expected_total(classifier.score([(SEEKER, c)])[0]) - before for c in candidates]
-    assert changes == pytest.approx(alone, abs=0.15)  # int8 activations are scaled over a batch
+    assert changes == pytest.approx(alone, abs=1e-3)  # padding beside longer pairs moves only rounding
     assert changes[0] > changes[2]
 
 
