@@ -67,6 +67,15 @@ class StaticInt8Linear(nn.Module):
         return out.reshape(*x.shape[:-1], out.shape[-1])
 
 
+def quantisable_layers(model: nn.Module, skip: str = FEED_FORWARD_OUTPUT) -> dict[str, nn.Linear]:
+    """The float linear layers int8 inference quantises, by module name: those the skip pattern leaves."""
+    return {
+        name: module
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear) and not re.search(skip, name)
+    }
+
+
 def quantize_linear_layers(
     model: nn.Module,
     skip: str = FEED_FORWARD_OUTPUT,
@@ -86,11 +95,7 @@ def quantize_linear_layers(
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    chosen = {
-        name: per_channel_dynamic_qconfig
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Linear) and not re.search(skip, name)
-    }
+    chosen = dict.fromkeys(quantisable_layers(model, skip), per_channel_dynamic_qconfig)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)

@@ -405,14 +405,15 @@ def train_calibration(
 def _calibrate_classifier(
     config: Settings, folder: Path, train: Path, command: str, rows: int | None, on_batch: Callable[[int, int], None]
 ) -> str:
-    from partner_model.base_models import BaseModelError, encoder_path
+    from partner_model.base_models import BaseModelError
     from partner_model.empathy.calibration import RANGES_FILE, calibrate_folder
+    from partner_model.empathy.inference import EmpathyScorer
 
     try:
-        encoder = encoder_path(config.models.encoder_dir)
+        scorer = EmpathyScorer.load(folder, config.models.encoder_dir, quantize=False)
     except BaseModelError as exc:
         fail(str(exc))
-    n = calibrate_folder(folder, encoder, train, command, rows or INT8_CALIBRATION_ROWS, on_batch=on_batch)
+    n = calibrate_folder(scorer, folder, train, command, rows or INT8_CALIBRATION_ROWS, on_batch=on_batch)
     return f"int8 input ranges of {n} pairs: {folder / RANGES_FILE}"
 
 

@@ -5,28 +5,21 @@ the classifier's folder, so that a pair's int8 scores do not depend on the pairs
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from partner_model.empathy import INT8_CALIBRATION_ROWS
 from partner_model.empathy.data import EpitomeExample, read_epitome_csv
-from partner_model.empathy.encoding import collate
-from partner_model.quantization import FEED_FORWARD_OUTPUT
-
-if TYPE_CHECKING:
-    from partner_model.empathy.inference import EmpathyScorer
+from partner_model.empathy.inference import INFERENCE_BATCH, EmpathyScorer
+from partner_model.quantization import FEED_FORWARD_OUTPUT, quantisable_layers
 
 RANGES_FILE = "input_ranges.safetensors"
 CALIBRATION_SEED = 5
-CALIBRATION_BATCH = 32
 
 
-@torch.inference_mode()
 def input_ranges(
     scorer: EmpathyScorer,
     pairs: list[tuple[str, str]],
@@ -34,16 +27,18 @@ def input_ranges(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> dict[str, torch.Tensor]:
     """[low, high] of the inputs of every encoder linear layer that int8 inference quantises (those not
-    matching skip), over the real tokens of the pairs; padding never counts. The scorer must be float."""
-    layers = {
-        name: module
-        for name, module in scorer.model.encoder.named_modules()
-        if isinstance(module, nn.Linear) and not re.search(skip, name)
-    }
+    matching skip), over the real tokens of the pairs as the scorer batches them; padding never counts.
+    The scorer must be float."""
+    encoder = scorer.model.encoder
+    layers = quantisable_layers(encoder, skip)
     if not layers:
         raise ValueError("the classifier's encoder has no float linear layers to calibrate: load it without int8")
     ranges: dict[str, torch.Tensor] = {}
     real = torch.zeros(0, dtype=torch.bool)
+
+    def note_mask(_: nn.Module, __: tuple[object, ...], kwargs: dict[str, torch.Tensor]) -> None:
+        nonlocal real
+        real = kwargs["attention_mask"].bool()
 
     def record(name: str) -> Callable[[nn.Module, tuple[torch.Tensor, ...], object], None]:
         def hook(_: nn.Module, inputs: tuple[torch.Tensor, ...], __: object) -> None:
@@ -55,14 +50,12 @@ def input_ranges(
 
         return hook
 
-    handles = [module.register_forward_hook(record(name)) for name, module in layers.items()]
-    total = -(-len(pairs) // CALIBRATION_BATCH)
+    handles = [encoder.register_forward_pre_hook(note_mask, with_kwargs=True)]
+    handles += [module.register_forward_hook(record(name)) for name, module in layers.items()]
+    total = -(-len(pairs) // INFERENCE_BATCH)
     try:
-        for done, start in enumerate(range(0, len(pairs), CALIBRATION_BATCH), 1):
-            encoded = [scorer.encode(seeker, response) for seeker, response in pairs[start : start + CALIBRATION_BATCH]]
-            batch = {k: v.to(scorer.device) for k, v in collate(encoded, scorer.tokenizer.pad_token_id).items()}
-            real = batch["attention_mask"].bool()
-            scorer.model(batch)
+        for done, start in enumerate(range(0, len(pairs), INFERENCE_BATCH), 1):
+            scorer.predict(pairs[start : start + INFERENCE_BATCH])
             if on_batch:
                 on_batch(done, total)
     finally:
@@ -80,23 +73,21 @@ def calibration_pairs(examples: list[EpitomeExample], rows: int, seed: int) -> l
 
 
 def calibrate_folder(
+    scorer: EmpathyScorer,
     folder: Path,
-    encoder_dir: Path,
     train_csv: Path,
     command: str,
     rows: int = INT8_CALIBRATION_ROWS,
     seed: int = CALIBRATION_SEED,
     on_batch: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Measure the classifier in folder (loaded float) on a sample of train_csv's pairs and save its input
-    ranges beside it, with where they came from (command, data digest, date) in the file's metadata;
+    """Measure the classifier of folder, loaded float as scorer, on a sample of train_csv's pairs and save its
+    input ranges beside it, with where they came from (command, data digest, date) in the file's metadata;
     returns the pairs measured."""
     from safetensors.torch import save_file
 
     from partner_model.cards import provenance
-    from partner_model.empathy.inference import EmpathyScorer
 
-    scorer = EmpathyScorer.load(folder, encoder_dir, quantize=False)
     pairs = calibration_pairs(read_epitome_csv(train_csv), rows, seed)
     ranges = input_ranges(scorer, pairs, on_batch=on_batch)
     origin = provenance(command, train_csv, pairs=str(len(pairs)), seed=str(seed))

@@ -123,16 +123,16 @@ def run_training(
     if readings is not None:
         model.set_rationale_readings(readings)
     save(model, out_dir)
+    scorer = EmpathyScorer.load(out_dir, encoder_dir)  # float, as saved: calibrated, then reported
     if on_stage:
         on_stage("int8 calibration")
-    calibrated = calibrate_folder(out_dir, encoder_dir, train_csv, command)
+    calibrated = calibrate_folder(scorer, out_dir, train_csv, command)
     data["int8 input ranges"] = f"{calibrated} pairs of {train_csv.name} (seeded sample)"
 
     report_path = report_csv or dev_csv
     report: dict[str, Any] = {}
     if report_path is not None:
         report_examples = read_epitome_csv(report_path)
-        scorer = EmpathyScorer.load(out_dir, encoder_dir)
         report = figures(report_examples, score_examples(scorer, report_examples, on_report))
         report["name"] = report_path.name
         data["report"] = f"{report_path.name} ({len(report_examples)} rows, sha256 {file_digest(report_path)})"

@@ -44,7 +44,8 @@ def test_a_calibrated_folder_scores_a_pair_the_same_whatever_is_beside_it(
     folder: Path, tiny_encoder_dir: Path, dev_csv: Path, tmp_path: Path
 ) -> None:
     train = csv_subset(dev_csv, tmp_path / "train.csv", 20)
-    assert calibrate_folder(folder, tiny_encoder_dir, train, "partner-bot train calibration --classifier clf") == 20
+    float_scorer = EmpathyScorer.load(folder, tiny_encoder_dir)
+    assert calibrate_folder(float_scorer, folder, train, "partner-bot train calibration --classifier clf") == 20
     with safe_open(folder / RANGES_FILE, "pt") as stored:
         assert stored.metadata()["command"].startswith("partner-bot train calibration")
         assert stored.metadata()["data"].startswith("train.csv (sha256 ")
