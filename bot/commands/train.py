@@ -384,6 +384,7 @@ def train_calibration(
 
     if classifier is not None and out is not None:
         fail("--out names the language model's peaks file; a classifier's ranges are saved in its folder")
+    _require_classifiers("--classifier", [classifier] if classifier is not None else None)
     config = settings()
     command = _command_line()
     with training_progress() as progress:

@@ -145,6 +145,10 @@ def test_train_calibration_measures_a_classifier_folder(dev_csv: Path, tmp_path:
     train = csv_subset(dev_csv, tmp_path / "train.csv", 16)
     clash = _cli("train", "calibration", "--train", str(train), "--classifier", str(folder), "--out", "x.safetensors")
     assert clash.returncode != 0 and "saved in its folder" in clash.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = _cli("train", "calibration", "--train", str(train), "--classifier", str(empty))
+    assert missing.returncode != 0 and "no trained classifier there" in missing.stderr
     result = _cli("train", "calibration", "--train", str(train), "--classifier", str(folder))
     assert result.returncode == 0, result.stderr
     assert "int8 input ranges of 16 pairs" in result.stderr
