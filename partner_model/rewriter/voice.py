@@ -52,6 +52,10 @@ STANCE = re.compile(
             r"\bgive\s+me\s+(?:an?\s+)?(?:example|idea|sense)\b",
             r"\bmeans?\s+(?:a\s+lot|so\s+much|a\s+great\s+deal)\s+to\s+me\b",
             r"\blet\s+me\b",
+            # Offers of help: "Is there anything I can do?", "Would you like me to just listen?"
+            r"\b(?:anything|something|what)\s+(?:else\s+)?i\s+(?:can|could)\s+do\b",
+            r"\b(?:want|like)\s+me\s+to\s+(?:(?:just|come|stay|try)\s+)?(?:listen|help|stay|call|check|sit|text"
+            r"|message|do)\b",
             r"\b(?:forgive|excuse|correct)\s+me(?:\s+if\s+i(?:'m|\s+am)\s+wrong)?\b",
             r"\bhelp\s+me\s+(?:understand|see)\b",
             r"\bmy\s+(?:heart|thoughts|prayers)\s+(?:goes|go|are|is)\s+(?:out\s+)?(?:to|with)\s+you\b",
@@ -124,6 +128,15 @@ ABOUT_THE_WRITER = re.compile(
             r"\b(?:like|as)\s+i\s+(?:did|do|have|had|was)\b",
             r"\bi(?:'m|\s+am)\s+not\s+doing\b",
             r"\bi(?:'m|\s+am)\s+the\s+one\b",
+            # What the writer could or should have done for the seeker ("How could I have helped you in the past?",
+            # "I should have been there for you"): a past together that the supporter never had.
+            r"\bi\s+(?:could|should)(?:n't|\s+not)?\s+have\s+(?:\w+ly\s+)?(?:helped|done|been|said|called|listened"
+            r"|noticed|reached|asked|told|known|seen|stopped|protected|checked|stayed|tried|visited|texted|messaged)\b",
+            r"\b(?:could|should|might)\s+i\s+have\b",
+            # A shared past the two never had ("Do you remember when we met?", "We used to talk every day").
+            r"\b(?:when|since|after|before|time)\s+we\s+(?:(?:last|first)\s+)?(?:met|talked|spoke|chatted|were|went"
+            r"|used|had|saw|did)\b",
+            r"\bwe\s+(?:(?:already|once|last)\s+)?(?:used\s+to|met|talked|spoke|chatted|went)\b",
         )
     ),
     re.IGNORECASE,

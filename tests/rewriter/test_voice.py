@@ -33,6 +33,8 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "I'm really sorry I didn't have time to help you?",  # the shipped adapter's, on dev: a past never had
         "I've been in a similar situation, I'm so sorry, how did you end up here?",  # the shipped adapter's, on dev
         "You know, did you hear the funny joke that I wrote for you?",  # the shipped adapter's: not an offer
+        "How could I have helped you in the past?",  # the shipped adapter's, on dev: a past never had
+        "Do you remember when we met?",
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -55,6 +57,8 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "Did you know I'm always here if you want to talk?",
         "I couldn't imagine going through that alone.",
         "I never want you to feel like you're a burden here.",
+        "Is there anything I can do to help?",
+        "Would you like me to just listen for a while?",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
