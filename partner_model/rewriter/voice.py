@@ -134,9 +134,8 @@ ABOUT_THE_WRITER = re.compile(
             r"|noticed|reached|asked|told|known|seen|stopped|protected|checked|stayed|tried|visited|texted|messaged)\b",
             r"\b(?:could|should|might)\s+i\s+have\b",
             # A shared past the two never had ("Do you remember when we met?", "We used to talk every day").
-            r"\b(?:when|since|after|before|time)\s+we\s+(?:(?:last|first)\s+)?(?:met|talked|spoke|chatted|were|went"
-            r"|used|had|saw|did)\b",
-            r"\bwe\s+(?:(?:already|once|last)\s+)?(?:used\s+to|met|talked|spoke|chatted|went)\b",
+            r"\bwe\s+(?:(?:already|once|last|first)\s+)?(?:used\s+to|met|talked|spoke|chatted|went)\b",
+            r"\b(?:when|since|after|before|time)\s+we\s+(?:were|had|saw|did|used)\b",
         )
     ),
     re.IGNORECASE,
