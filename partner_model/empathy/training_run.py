@@ -123,9 +123,9 @@ def run_training(
     if readings is not None:
         model.set_rationale_readings(readings)
     save(model, out_dir)
-    scorer = EmpathyScorer.load(out_dir, encoder_dir)  # float, as saved: calibrated, then reported
     if on_stage:
         on_stage("int8 calibration")
+    scorer = EmpathyScorer.load(out_dir, encoder_dir)  # float, as saved: calibrated, then reported
     calibrated = calibrate_folder(scorer, out_dir, train_csv, command)
     data["int8 input ranges"] = f"{calibrated} pairs of {train_csv.name} (seeded sample)"
 
