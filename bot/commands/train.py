@@ -267,6 +267,14 @@ def train_rewriter(
         int,
         typer.Option(help="rl: also keep the policy of every this many steps in OUT/snapshots/step-N (0: none)."),
     ] = 0,
+    voice_check: Annotated[
+        bool,
+        typer.Option(
+            help="rl: a sampled sentence that tells a story of the supporter's own (the voice check that every "
+            "suggestion passes) earns the fixed low reward of an unusable one. --no-voice-check leaves only the "
+            "safety filter, as in the first stage of the shipped adapter's training.",
+        ),
+    ] = True,
     seed: Annotated[int, typer.Option(help="random seed.")] = 7,
 ) -> None:
     """Train the PARTNER rewriter: supervised warm start, then RL on the full reward.
@@ -316,7 +324,7 @@ def train_rewriter(
                     bf16=config.rewriter.train_bf16,
                 )
                 extra = reward_classifier or []
-                result = _train_rl(config, lm, init, train, out, command, rl_config, extra, progress, task)
+                result = _train_rl(config, lm, init, train, out, command, rl_config, extra, voice_check, progress, task)
                 err.print(f"RL done: {result['steps']} steps, running reward {result['running_reward']:.3f}")
         except DataFormatError as exc:
             fail(str(exc))
@@ -450,6 +458,7 @@ def _train_rl(
     command: str,
     rl_config: RLConfig,
     extra_classifiers: list[Path],
+    voice_check: bool,
     progress: Progress,
     task: TaskID,
 ) -> dict[str, Any]:
@@ -476,7 +485,7 @@ def _train_rl(
             BaseLMScorer(policy.lm, policy.tokenizer, bf16=config.rewriter.train_bf16),
             embedder,
             weights,
-            lambda sentences: suggestable(sentences, limit),
+            lambda sentences: suggestable(sentences, limit, voice=voice_check),
         )
 
     def on_rl_step(step: int, total: int, running: float) -> None:

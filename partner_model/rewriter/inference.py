@@ -36,10 +36,13 @@ def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = (
     return suggestable([sentence], max_chars, blocked)[0]
 
 
-def suggestable(sentences: Sequence[str], max_chars: int, blocked: Collection[str] = ()) -> list[bool]:
+def suggestable(
+    sentences: Sequence[str], max_chars: int, blocked: Collection[str] = (), voice: bool = True
+) -> list[bool]:
     """may_be_suggested for each sentence. The voice check's regexes go first: they reject many
-    candidates before the profanity model runs, once for the rest."""
-    voiced = [not out_of_voice(sentence) for sentence in sentences]
+    candidates before the profanity model runs, once for the rest. voice=False leaves the voice check out,
+    for an RL stage that lets the policy find feeling sentences before a later stage teaches it the voice."""
+    voiced = [not (voice and out_of_voice(sentence)) for sentence in sentences]
     return on_kept(
         voiced, sentences, lambda kept: [not found for found in sentences_problems(kept, max_chars, blocked)], False
     )

@@ -121,3 +121,15 @@ def test_a_batch_of_candidates_is_shown_or_refused_as_each_would_be_alone() -> N
     ]
     assert suggestable(batch, 300) == [may_be_suggested(sentence, 300) for sentence in batch]
     assert suggestable(batch, 300) == [False, True, False, False, True]
+
+
+def test_without_the_voice_check_only_the_safety_filter_refuses() -> None:
+    from partner_model.rewriter.inference import suggestable
+
+    batch = [
+        "I've been feeling really down lately too.",  # out of voice, but safe
+        "That sounds exhausting, how are you holding up?",
+        "Message @jo for help, she knows.",
+        "That's so fucking dumb of you.",
+    ]
+    assert suggestable(batch, 300, voice=False) == [True, True, False, False]
