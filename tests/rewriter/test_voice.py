@@ -35,6 +35,8 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "You know, did you hear the funny joke that I wrote for you?",  # the shipped adapter's: not an offer
         "How could I have helped you in the past?",  # the shipped adapter's, on dev: a past never had
         "Do you remember when we met?",
+        # the shipped adapter's, from a fresh clone's `partner-bot rewrite` (session 45): "reached me" is no offer
+        "I'm sorry for your help, but I'm not sure how you've reached me yet.",
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
@@ -59,6 +61,8 @@ def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
         "I never want you to feel like you're a burden here.",
         "Is there anything I can do to help?",
         "Would you like me to just listen for a while?",
+        "I'm so glad you told me about this.",
+        "I'm really glad that you reached out to me.",
     ],
 )
 def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: str) -> None:
@@ -75,6 +79,9 @@ def test_the_supporters_stance_towards_the_seeker_is_not_their_story(sentence: s
         "I\u2019m just a bot, but I hope things get better.",
         "Is there anything else I can assist you with?",
         "I'm not able to talk to you, do you know where you are?",  # the shipped adapter's, on dev: a refusal
+        # the shipped adapter's first suggestion for a post about losing a job (session 45, a fresh clone)
+        "I'm Sorry, I have no idea what you're asking?",
+        "Sorry, I don't understand your question.",
     ],
 )
 def test_the_base_models_assistant_persona_is_out_of_voice(sentence: str) -> None:
@@ -88,6 +95,8 @@ def test_the_base_models_assistant_persona_is_out_of_voice(sentence: str) -> Non
         "Is there anything I can do to help you?",
         "It sounds like a misunderstanding between you and your sister, what did she say?",
         "I can't help but feel for you right now.",
+        "I'm not sure what to say, but I'm here for you.",
+        "I don't know what you're going through exactly, but it sounds hard.",
     ],
 )
 def test_a_peers_plain_offers_are_in_voice(sentence: str) -> None:
