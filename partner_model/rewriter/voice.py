@@ -15,9 +15,10 @@ for you?") or asks of "us": the seeker came with their own trouble, not to accou
 rewriter invented.
 
 The base model was tuned as a chat assistant, and under sampling it now and then falls back into that
-persona: it refuses ("I'm not able to talk to you"), apologises "for any confusion" or says it is an AI
+persona: it refuses ("I'm not able to talk to you"), apologises "for any confusion", says it is an AI
 ("I am sorry for any misunderstanding but I don't have the capability to help with your question", the
-shipped adapter on a dev post). No supporter speaks like that, so those sentences are not suggested either.
+shipped adapter on a dev post) or cannot make out the "question" ("I have no idea what you're asking?").
+No supporter's suggestion speaks like that, so those sentences are not suggested either.
 
 The labelled set safety_data/voice_sentences.tsv (the project's own writing, and sentences the
 rewriter generated on dev posts) measures the check both ways.
