@@ -106,6 +106,11 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+feel\s+(?:(?:so|really|very|pretty|kind\s+of)\s+)*(?:alone|lost|down|low|empty|hopeless|worthless"
             r"|numb|depressed|anxious|lonely|sad|stuck|tired|awful|terrible|bad|guilty|horrible)\b(?!\s+for\s+you)",
             r"\bi(?:'m|\s+am)\s+(?:(?:also|still|just)\s+)?going\s+through\b",
+            # Where the writer is or what they are busy with ("I'm on the phone right now, I'm here to listen", a demo
+            # suggestion): a present the supporter did not write of.
+            r"\bi(?:'m|\s+am)\s+(?:(?:just|still|currently|now|actually)\s+)*(?:on\s+(?:the|my)\s+(?:phone|way|bus|train"
+            r"|break|lunch)|at\s+(?:work|home|school|uni|college|the\s+(?:hospital|office|gym|doctor'?s?))|in\s+(?:bed|class"
+            r"|a\s+meeting|the\s+(?:hospital|car|office))|busy|driving|off\s+work)\b",
             r"\bif\s+i\s+(?:told|said\s+to)\s+you\b",
             r"\bi\s+(?:(?:also|still)\s+)?(?:have|had|'ve\s+had|suffer\s+from|was\s+diagnosed\s+with)\s+(?:depression|anxiety"
             r"|ptsd|bipolar|adhd|ocd|insomnia|cancer|an?\s+(?:eating|anxiety|panic)\s+disorder)\b",
