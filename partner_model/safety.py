@@ -157,6 +157,26 @@ DISMISSIVE = _patterns(
     r"(?:depress|anxi|sick|ill\b|sad\b|a\s+problem)",
 )
 
+# Suggestions only: the seeker's trouble put down to the seeker (README line 1's demo in session 47 suggested
+# "Do you know what you did wrong?" for a post about losing a job). Denials stay kind ("It's not your fault",
+# "You don't deserve this"), so a fault or a deserving needs a start of sentence or a hedge before it, and
+# "why didn't you" is taken as the reproach it is in a reply while "why did you decide" stays a question.
+_SENTENCE_START = r"(?:^|[.!?,;]\s*|\b(?:i\s+think|honestly|well|maybe|but|and|so)\s+)"
+BLAMING = _patterns(
+    r"\bwhat\s+(?:(?:did|have|had)\s+)?you(?:'ve|\s+have)?\s+(?:did|done|do)\s+wrong\b",
+    r"\bwhat\s+did\s+you\s+do\s+to\s+(?:make|cause|deserve|provoke)\b",
+    _SENTENCE_START
+    + r"(?:it|that|this)(?:'s|\s+is|\s+was)\s+(?:all\s+|really\s+|kind\s+of\s+)?your\s+(?:own\s+)?fault\b",
+    r"\b(?:only\s+)?have\s+yourself\s+to\s+blame\b",
+    r"\byou\s+brought\s+(?:this|it|that)\s+(?:all\s+)?on\s+yourself\b",
+    r"\byou\s+(?:asked\s+for\s+it|had\s+it\s+coming)\b",
+    _SENTENCE_START + r"you\s+(?:should|could)(?:'ve|\s+have)\s+known\s+better\b",
+    _SENTENCE_START + r"(?:probably\s+|maybe\s+)?you\s+(?:probably\s+)?deserved\s+(?:it|this|that)\b",
+    r"\bwhy\s+(?:didn'?t|did\s+not)\s+you\b",
+    r"\bwhy\s+(?:would|did)\s+you\s+(?:ever\s+|even\s+)?(?:let|allow|trust)\b",
+    r"\b(?:this|that|it)\s+(?:wouldn'?t|would\s+not|would\s+never)\s+(?:have\s+)?happen(?:ed)?\s+if\s+you\b",
+)
+
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
 LINK = re.compile(
     r"https?://|\bwww\.|discord\.gg|\b[\w-]+\.(?:com|net|org|io|gg|co|ly|me|app|xyz|info)\b|[\w.+-]+@[\w-]+\.\w+",
@@ -251,6 +271,8 @@ def _problems(text: str, max_chars: int, blocked: set[str], offensive: bool) -> 
     problems += harmful_reasons(text)
     if DISMISSIVE.search(text):
         problems.append("dismissive")
+    if BLAMING.search(text):
+        problems.append("blames the seeker")
     if IDENTIFYING.search(text):
         problems.append("asks who or where the seeker is")
     if offensive:

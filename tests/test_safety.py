@@ -48,6 +48,10 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("I have no idea what you're going through, do you even know where you are?", "dismissive"),
         ("Sorry to hear about your situation, what's your name?", "asks who or where the seeker is"),  # sampled
         ("How old are you and where do you live?", "asks who or where the seeker is"),
+        ("Do you know what you did wrong?", "blames the seeker"),  # README line 1's demo, session 47
+        ("I'm sorry, but it's your own fault for trusting him.", "blames the seeker"),
+        ("Why didn't you tell anyone sooner?", "blames the seeker"),
+        ("You brought this on yourself, you know.", "blames the seeker"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
@@ -68,6 +72,15 @@ def test_kind_sentences_with_the_same_words_are_not_dismissive() -> None:
     assert sentence_problems("What do you mean when you say everything is wrong?", 300) == []
     assert sentence_problems("Do you really think you deserve this? Because you don't.", 300) == []
     assert harmful_reasons("What's wrong with you?") == [], "a blunt reply is not held for moderators"
+
+
+def test_telling_the_seeker_it_is_not_their_fault_is_not_blame() -> None:
+    assert sentence_problems("It's not your fault that you lost your job.", 300) == []
+    assert sentence_problems("None of this was your own fault.", 300) == []
+    assert sentence_problems("You don't deserve this, and you deserve better.", 300) == []
+    assert sentence_problems("Why did you decide to leave that job?", 300) == []
+    assert sentence_problems("What do you think went wrong at work?", 300) == []
+    assert harmful_reasons("Do you know what you did wrong?") == [], "a blunt reply is not held for moderators"
 
 
 def test_questions_about_the_seekers_story_are_not_questions_about_who_they_are() -> None:
