@@ -177,6 +177,17 @@ BLAMING = _patterns(
     r"\b(?:this|that|it)\s+(?:wouldn'?t|would\s+not|would\s+never)\s+(?:have\s+)?happen(?:ed)?\s+if\s+you\b",
 )
 
+# Suggestions only: a suggestion never asks the seeker to account for being alive or speaks of their death. Candidate
+# s28-rl on dev posts about low mood, session 48: "what are your reasons for being alive?", "I'm so sorry to hear
+# about your death". A post that raises it is held back by the crisis gate before any suggestion is made; a
+# suggestion must not raise it first.
+LIFE_OR_DEATH = _patterns(
+    r"\breasons?\s+(?:for|to)\s+(?:liv(?:e|ing)|(?:be(?:ing)?|stay(?:ing)?|still\s+be(?:ing)?)\s+alive)\b",
+    r"\bwhy\s+(?:are\s+you|you(?:'re|\s+are))\s+(?:still\s+)?(?:alive|living)\b",
+    r"\byour\s+(?:own\s+)?(?:death|dying|funeral|grave)\b",
+    r"\b(?:do|did)\s+you\s+(?:still\s+)?(?:want|wish)\s+to\s+(?:live|die|be\s+alive)\b",
+)
+
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
 LINK = re.compile(
     r"https?://|\bwww\.|discord\.gg|\b[\w-]+\.(?:com|net|org|io|gg|co|ly|me|app|xyz|info)\b|[\w.+-]+@[\w-]+\.\w+",
@@ -273,6 +284,8 @@ def _problems(text: str, max_chars: int, blocked: set[str], offensive: bool) -> 
         problems.append("dismissive")
     if BLAMING.search(text):
         problems.append("blames the seeker")
+    if LIFE_OR_DEATH.search(text):
+        problems.append("raises the seeker's death")
     if IDENTIFYING.search(text):
         problems.append("asks who or where the seeker is")
     if offensive:

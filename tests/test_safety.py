@@ -52,6 +52,9 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("I'm sorry, but it's your own fault for trusting him.", "blames the seeker"),
         ("Why didn't you tell anyone sooner?", "blames the seeker"),
         ("You brought this on yourself, you know.", "blames the seeker"),
+        # candidate s28-rl's, on dev posts about low mood (session 48)
+        ("Sorry to hear about your situation, what are your reasons for being alive?", "raises the seeker's death"),
+        ("I'm so sorry to hear about your death, how are you doing?", "raises the seeker's death"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
@@ -81,6 +84,11 @@ def test_telling_the_seeker_it_is_not_their_fault_is_not_blame() -> None:
     assert sentence_problems("Why did you decide to leave that job?", 300) == []
     assert sentence_problems("What do you think went wrong at work?", 300) == []
     assert harmful_reasons("Do you know what you did wrong?") == [], "a blunt reply is not held for moderators"
+
+
+def test_asking_what_keeps_the_seeker_going_or_about_a_death_they_told_of_is_allowed() -> None:
+    assert sentence_problems("What has kept you going through days like this?", 300) == []
+    assert sentence_problems("I'm so sorry about your dad's death, how are you holding up?", 300) == []
 
 
 def test_questions_about_the_seekers_story_are_not_questions_about_who_they_are() -> None:
