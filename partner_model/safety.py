@@ -52,6 +52,11 @@ CRISIS = {
         r"\bdon'?t\s+want\s+to\s+(?:live|be\s+alive|exist|be\s+here)\b",
         r"\bnever\s+wake\s+up\b",
         r"\bno\s+(?:reason|point)\s+(?:to|in)\s+(?:keep\s+)?(?:live|living|going\s+on|be(?:ing)?\s+alive)\b",
+        # Two train posts the gate let through (session 48): looking at pills "trying to find a reason to stay alive",
+        # and the pain it would bring their parents "is the only reason I am not dead".
+        r"\b(?:find|need|looking\s+for|search(?:ing)?\s+for)\s+(?:a\s+|one\s+|any\s+)?reasons?\s+to\s+"
+        r"(?:stay\s+alive|keep\s+living|live|not\s+die)\b",
+        r"\bonly\s+(?:reason|thing)\s+(?:(?:why|that)\s+)?(?:i(?:'m|\s+am)|keeping\s+me)\s+(?:not\s+dead|still\s+(?:alive|here)|alive)\b",
         r"\b(?:life|living)\s+(?:isn'?t|is\s+not)\s+worth\b",
         r"\bgoodbye\s+(?:note|letter|everyone|forever)\b",
         r"\bways\s+to\s+die\b",
@@ -79,7 +84,7 @@ CRISIS = {
         r"\burges?\s+to\s+hurt\b",
         r"\b(?:tear|rip|claw|peel)\w*\s+(?:off\s+)?my\s+(?:own\s+)?skin\b|\bmy\s+skin\s+off\b",
         r"\boverdos\w*",
-        r"\b(?:all|handful\s+of|bottle\s+of)\s+(?:the\s+|my\s+)?(?:pills|medication|meds)\b",
+        r"\b(?:all|handful\s+of|bottle\s+of|piles?\s+of)\s+(?:the\s+|my\s+)?(?:pills|medication|meds)\b",
         r"\bhoard\w*\s+my\s+(?:pills|medication|meds)\b",
         r"\bpills\s+(?:would\s+be\s+)?enough\b",
         r"\bsleeping\s+pills\b",

@@ -121,6 +121,22 @@ def test_a_past_attempt_told_in_a_post_is_a_crisis() -> None:
     assert crisis_signals("Last spring I tried to die and I'm scared I'll try again.") != []
 
 
+@pytest.mark.parametrize(
+    "post",
+    [
+        "I keep staring at the pile of pills on my desk, looking for one reason to stay alive.",
+        "Honestly my little brother is the only reason I'm still here.",
+        "Nothing matters and I'm struggling to find any reason to live.",
+    ],
+)
+def test_searching_for_a_reason_to_stay_alive_is_a_crisis(post: str) -> None:
+    assert "suicide" in crisis_signals(post)
+
+
+def test_a_reason_to_get_up_is_not_a_crisis() -> None:
+    assert crisis_signals("I need a reason to get out of bed on weekends, any hobby ideas?") == []
+
+
 def test_self_destruction_told_in_a_post_is_a_crisis() -> None:
     assert crisis_signals("Pale and tired. Self destruction is going to end me one of these days.") == ["self-harm"]
 
