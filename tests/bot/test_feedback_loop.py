@@ -202,7 +202,7 @@ def test_acceptance_under_a_taste_the_classifier_does_not_know_rises_over_the_ro
     rates = [round(_rate(t), 3) for t in taken]
     print("acceptance on held-out posts, before and after each round:", rates)
     print("suggestions taken per post, before and after each round:", [[t.liked for t in ts] for ts in taken])
-    # Acceptance is a share of what was shown, and greedy decoding shows fewer than three where positions agree.
+    # Acceptance is a share of what was shown, and fewer than three are shown where sentences agree or fail the checks.
     print("suggestions taken and shown in all:", [(sum(t.liked for t in ts), sum(t.shown for t in ts)) for ts in taken])
     print("rounds:", [(r.status, r.reason) for r in results])
     assert all(r.status == "promoted" for r in results), results
