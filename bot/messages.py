@@ -71,12 +71,13 @@ def rationale_words(response: str, details: dict[str, Any]) -> list[str]:
 
 
 def edit_label(kind: str, position: int) -> str:
-    """How an edit reads to a person.
+    """How an edit reads to a person: the number the new sentence will have, so an insert after the last
+    sentence does not point at a sentence that is not there.
 
-    >>> edit_label("insert", 0), edit_label("replace", 2)
-    ('Insert before sentence 1', 'Replace sentence 3')
+    >>> edit_label("insert", 0), edit_label("insert", 2), edit_label("replace", 2)
+    ('Insert as sentence 1', 'Insert as sentence 3', 'Replace sentence 3')
     """
-    return f"Insert before sentence {position + 1}" if kind == "insert" else f"Replace sentence {position + 1}"
+    return f"Insert as sentence {position + 1}" if kind == "insert" else f"Replace sentence {position + 1}"
 
 
 def suggestion_field(

@@ -113,7 +113,7 @@ async def test_check_modal_scores_a_draft_and_suggests_without_storing_it(
         waiter.close()
     embed = result.response.embeds[0]
     assert result.ephemeral and "Total: 0/6" in embed.description and "Emotional reactions" in embed.description
-    assert [f.name for f in embed.fields][:2] == ["1 · Insert before sentence 1", "2 · Insert before sentence 1"]
+    assert [f.name for f in embed.fields][:2] == ["1 · Insert as sentence 1", "2 · Insert as sentence 1"]
     assert "That sounds hard (0)." in embed.fields[0].value
     assert replies(services) == []
     with Session(services.engine) as session:  # the draft went to the worker in a job, and is gone

@@ -42,7 +42,7 @@ async def test_low_empathy_forum_reply_gets_one_dm_with_buttons(
     assert "Stop suggestions" in dm.content
     embed = dm.embeds[0]
     assert "Emotional reactions" in embed.description
-    assert [f.name for f in embed.fields] == ["1 · Insert before sentence 1", "2 · Insert before sentence 2"]
+    assert [f.name for f in embed.fields] == ["1 · Insert as sentence 1", "2 · Insert as sentence 2"]
     labels = [c.label for row in dm.components for c in row.children]
     assert labels == ["Use 1", "Use 2", "Edit 1", "Edit 2", "Flag 1", "Flag 2", "Not helpful", "Stop suggestions"]
     assert [d.status for d in deliveries(services)] == [DeliveryStatus.SENT]
