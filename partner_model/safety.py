@@ -191,6 +191,8 @@ LIFE_OR_DEATH = _patterns(
     r"\bwhy\s+(?:are\s+you|you(?:'re|\s+are))\s+(?:still\s+)?(?:alive|living)\b",
     r"\byour\s+(?:own\s+)?(?:death|dying|funeral|grave)\b",
     r"\b(?:do|did)\s+you\s+(?:still\s+)?(?:want|wish)\s+to\s+(?:live|die|be\s+alive)\b",
+    r"\b(?:do|did|have)\s+you\s+(?:still\s+)?(?:have|got|feel|lose|lost)\s+(?:the|any|a)\s+"
+    r"(?:ability|will|desire|wish|strength|right)\s+to\s+(?:live|keep\s+living|stay\s+alive|be\s+alive)\b",
 )
 
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
