@@ -37,6 +37,8 @@ def test_the_check_separates_the_labelled_sentences() -> None:
         "Do you remember when we met?",
         # the shipped adapter's, from a fresh clone's `partner-bot rewrite` (session 45): "reached me" is no offer
         "I'm sorry for your help, but I'm not sure how you've reached me yet.",
+        "I still feel the same pain, do you know why?",  # the shipped adapter's, on dev (session 49)
+        "I have the same problem, do you?",
     ],
 )
 def test_sentences_about_the_supporter_are_caught(sentence: str) -> None:
