@@ -116,7 +116,7 @@ HARMFUL = {
         r"\bsuicide\s+is\s+the\s+answer\b",
         r"\b(?:cutting|hurting\s+yourself|self[-\s]?harm|burning\s+yourself|starving\s+yourself|overdosing)\b"
         r".{0,40}\b(?:help|valid|quick|painless|release|control|distract)\w*",
-        r"\b(?:try|tried)\s+(?:self[-\s]?harm|ending\s+your\s+life|cutting)\b",
+        r"\b(?:try|tried)\s+(?:self[-\s]?harm|ending\s+your\s+life|cutting\b(?!\s+(?:back|down|out|off|ties|contact)\b))",
         r"\b(?:take|swallow)\s+(?:all|every)\s+(?:of\s+)?(?:the\s+|your\s+|those\s+)?(?:pills|meds|tablets)\b",
         r"\bsleep\s+forever\b",
         r"\bstop\s+eating\b",
@@ -180,6 +180,7 @@ BLAMING = _patterns(
     r"\bwhy\s+(?:didn'?t|did\s+not)\s+you\b",
     r"\bwhy\s+(?:would|did)\s+you\s+(?:ever\s+|even\s+)?(?:let|allow|trust)\b",
     r"\b(?:this|that|it)\s+(?:wouldn'?t|would\s+not|would\s+never)\s+(?:have\s+)?happen(?:ed)?\s+if\s+you\b",
+    r"\b(?:have|did)\s+you\s+(?:done|do)\s+(?:anything|something)\s+to\s+(?:deserve|cause|provoke)\b",
 )
 
 # Suggestions only: a suggestion never asks the seeker to account for being alive or speaks of their death. Candidate
@@ -193,6 +194,15 @@ LIFE_OR_DEATH = _patterns(
     r"\b(?:do|did)\s+you\s+(?:still\s+)?(?:want|wish)\s+to\s+(?:live|die|be\s+alive)\b",
     r"\b(?:do|did|have)\s+you\s+(?:still\s+)?(?:have|got|feel|lose|lost)\s+(?:the|any|a)\s+"
     r"(?:ability|will|desire|wish|strength|right)\s+to\s+(?:live|keep\s+living|stay\s+alive|be\s+alive)\b",
+)
+
+# Suggestions only: a suggestion never proposes drugs or alcohol. The shipped adapter answered a dev post asking
+# which drugs people take with "Have you tried cocaine?" (session 49).
+SUGGESTS_DRUGS = _patterns(
+    r"\b(?:have\s+you\s+(?:ever\s+)?tried|did\s+you\s+try|(?:you\s+(?:should|could|might)|why\s+not|maybe|just)\s+"
+    r"(?:try|take|use|do)|try(?:ing)?)\s+(?:some\s+|a\s+(?:little\s+)?(?:bit\s+of\s+)?)?(?:cocaine|heroin|meth|crack"
+    r"|mdma|ecstasy|molly|lsd|shrooms|ketamine|weed|marijuana|cannabis|fentanyl|opioids?|alcohol|booze|getting\s+(?:high"
+    r"|drunk|wasted))\b",
 )
 
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")
@@ -293,6 +303,8 @@ def _problems(text: str, max_chars: int, blocked: set[str], offensive: bool) -> 
         problems.append("blames the seeker")
     if LIFE_OR_DEATH.search(text):
         problems.append("raises the seeker's death")
+    if SUGGESTS_DRUGS.search(text):
+        problems.append("suggests drugs or alcohol")
     if IDENTIFYING.search(text):
         problems.append("asks who or where the seeker is")
     if offensive:

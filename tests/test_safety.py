@@ -57,6 +57,10 @@ def test_the_sentence_filter_catches_unsafe_sentences_of_the_labelled_set() -> N
         ("I'm so sorry to hear about your death, how are you doing?", "raises the seeker's death"),
         ("Do you have the ability to live?", "raises the seeker's death"),  # the shipped adapter's, on dev (session 49)
         ("Have you lost the will to live?", "raises the seeker's death"),
+        # the shipped adapter's, on dev (session 49)
+        ("Have you done anything to deserve it, have you forgiven anyone?", "blames the seeker"),
+        ("Have you tried cocaine?", "suggests drugs or alcohol"),
+        ("Maybe try getting drunk with friends this weekend?", "suggests drugs or alcohol"),
     ],
 )
 def test_the_filter_rejects_what_must_not_be_suggested(sentence: str, reason: str) -> None:
@@ -86,6 +90,12 @@ def test_telling_the_seeker_it_is_not_their_fault_is_not_blame() -> None:
     assert sentence_problems("Why did you decide to leave that job?", 300) == []
     assert sentence_problems("What do you think went wrong at work?", 300) == []
     assert harmful_reasons("Do you know what you did wrong?") == [], "a blunt reply is not held for moderators"
+
+
+def test_talking_about_the_seekers_drinking_or_drug_use_is_not_suggesting_it() -> None:
+    assert sentence_problems("Have you tried cutting back on alcohol?", 300) == []
+    assert sentence_problems("How long have you been using weed to cope?", 300) == []
+    assert sentence_problems("Have you tried drinking more water and sleeping earlier?", 300) == []
 
 
 def test_asking_what_keeps_the_seeker_going_or_about_a_death_they_told_of_is_allowed() -> None:
