@@ -1,11 +1,14 @@
-"""Whether a sentence that ends in a question mark asks anything.
+"""Whether a sentence that ends in a question mark asks anything, and the full stop it gets when it does not.
 
-Questions earn explorations, and RL's policy learnt to end sentences with "?" whether or not they ask:
+Questions earn explorations, and both classifiers credit a bare "?" with some ("I hope you feel better soon?"
++1.17 EX by the reward classifier); RL's policy learnt to end sentences with "?" whether or not they ask:
 README line 1's demo suggested "I'm sorry for your pain?" (session 48). A supporter would not send a
-statement of feeling punctuated as a question, so such a sentence is not suggested. Only sentences that
-open as a statement (the supporter's own stance, or "That sounds ...") are judged: chat's elliptical
-questions ("Want to talk about it?", "Anything I can do?") and echo questions ("You lost your job?") are
-left alone.
+statement of feeling punctuated as a question, so every sampled sentence that is one gets a full stop
+before it is scored or shown: the "?" earns nothing in RL or in the ranking. Refusing such sentences
+instead dropped ones that take up the post ("I am so sorry about your job?"), which the feedback-loop test
+measured as fewer suggestions taken. Only sentences that open as a statement (the supporter's own stance,
+or "That sounds ...") are judged: chat's elliptical questions ("Want to talk about it?", "Anything I can
+do?") and echo questions ("You lost your job?") are left alone.
 """
 
 from __future__ import annotations
@@ -56,3 +59,14 @@ def statement_as_question(sentence: str) -> bool:
     if ASKING_WORDS.search(text) or INVERSION.search(text) or TAG.search(text):
         return False
     return not any(ASKING_OPENING.search(clause) for clause in CLAUSE_BREAK.split(text))
+
+
+def with_a_full_stop(sentence: str) -> str:
+    """The sentence, its question marks turned into a full stop when it asks nothing.
+
+    >>> with_a_full_stop("I'm sorry for your pain?"), with_a_full_stop("How are you?")
+    ("I'm sorry for your pain.", 'How are you?')
+    """
+    if not statement_as_question(sentence):
+        return sentence
+    return sentence.rstrip().rstrip("?") + "."

@@ -3,8 +3,7 @@
 Per reply: the position head proposes the likeliest edits, the language model samples a few
 sentences for each, the safety filter drops what must not be shown (and sentences the token limit
 cut short), the voice check drops sentences that tell a story of the supporter's instead of taking
-up the seeker's or speak as a chat assistant, the form check drops statements punctuated as questions
-("I'm sorry for your pain?"), and the rest are ranked by
+up the seeker's or speak as a chat assistant, and the rest are ranked by
 the cheap parts of the reward (change in empathy by the classifier, the generation's own mean
 log-probability, coherence with the reply) and the sentence's similarity to the seeker's post (a cheap
 stand-in for the reward's mutual information: a sentence that fits any post is worth less) before
@@ -22,7 +21,6 @@ from typing import Any
 from partner_model.heap import return_freed_memory
 from partner_model.rewriter import rewards
 from partner_model.rewriter.edits import Edit, EditKind
-from partner_model.rewriter.form import statement_as_question
 from partner_model.rewriter.generate import Sampled, generate_grouped, prefill, top_actions
 from partner_model.rewriter.policy import RewriterPolicy, load_merged
 from partner_model.rewriter.prompt import EncodedPrompt, encode_prompt
@@ -41,10 +39,10 @@ def may_be_suggested(sentence: str, max_chars: int, blocked: Collection[str] = (
 def suggestable(
     sentences: Sequence[str], max_chars: int, blocked: Collection[str] = (), voice: bool = True
 ) -> list[bool]:
-    """may_be_suggested for each sentence. The voice and form checks' regexes go first: they reject many
+    """may_be_suggested for each sentence. The voice check's regexes go first: they reject many
     candidates before the profanity model runs, once for the rest. voice=False leaves the voice check out,
     for an RL stage that lets the policy find feeling sentences before a later stage teaches it the voice."""
-    voiced = [not ((voice and out_of_voice(sentence)) or statement_as_question(sentence)) for sentence in sentences]
+    voiced = [not (voice and out_of_voice(sentence)) for sentence in sentences]
     return on_kept(
         voiced, sentences, lambda kept: [not found for found in sentences_problems(kept, max_chars, blocked)], False
     )

@@ -1,10 +1,10 @@
-"""The form check: a statement of feeling ending in "?" is not suggested; anything that asks is."""
+"""The form check: a statement of feeling ending in "?" gets a full stop; anything that asks keeps its "?"."""
 
 from __future__ import annotations
 
 import pytest
 
-from partner_model.rewriter.form import statement_as_question
+from partner_model.rewriter.form import statement_as_question, with_a_full_stop
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,10 @@ def test_a_statement_ending_in_a_question_mark_is_caught(sentence: str) -> None:
 )
 def test_questions_and_plain_statements_pass(sentence: str) -> None:
     assert not statement_as_question(sentence)
+
+
+def test_a_statement_gets_a_full_stop_and_a_question_keeps_its_mark() -> None:
+    assert with_a_full_stop("I'm sorry for your pain?") == "I'm sorry for your pain."
+    assert with_a_full_stop("That sounds really hard??") == "That sounds really hard."
+    assert with_a_full_stop("I'm sorry, how are you coping?") == "I'm sorry, how are you coping?"
+    assert with_a_full_stop("Want to talk about it?") == "Want to talk about it?"

@@ -112,7 +112,6 @@ def test_a_peers_plain_offers_are_in_voice(sentence: str) -> None:
         ("I've been feeling really down lately too.", False),  # the supporter's story
         ("Message @jo for help, she knows.", False),  # a mention: the safety filter
         ("Sorry for any confusion, I am an AI and cannot assist with that.", False),  # the assistant persona
-        ("I'm sorry for your pain?", False),  # a statement punctuated as a question: the form check
     ],
 )
 def test_what_may_be_suggested_is_the_voice_check_and_the_safety_filter_together(sentence: str, shown: bool) -> None:
