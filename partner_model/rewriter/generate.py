@@ -11,7 +11,6 @@ import torch
 
 from partner_model.rewriter.batching import Sequence
 from partner_model.rewriter.edits import EditKind, actions_for
-from partner_model.rewriter.form import with_a_full_stop
 from partner_model.rewriter.policy import RewriterPolicy
 from partner_model.rewriter.prompt import EncodedPrompt, encode_continuation
 from partner_model.text import split_sentences
@@ -26,8 +25,7 @@ _NEXT_SENTENCE = re.compile(r"[.!?…][\"'”’)\]]*\s+\S")
 
 @dataclass
 class Sampled:
-    """One generated edit: what the model produced, and the cleaned sentence the reply receives (its first
-    sentence; a statement punctuated as a question gets a full stop, form.py)."""
+    """One generated edit: what the model produced, and the cleaned sentence the reply receives."""
 
     sequence: Sequence  # prompt + prefix + generated tokens, for log-probabilities
     sentence: str
@@ -303,7 +301,7 @@ def _collect(
         results.append(
             Sampled(
                 Sequence(prompt, kind, position, prefixes[row], tokens),
-                with_a_full_stop(sentence),
+                sentence,
                 sum(log_probs) / len(log_probs) if log_probs else float("-inf"),
                 complete=end_id in tokens or sentence != text.strip(),
             )
