@@ -199,10 +199,10 @@ LIFE_OR_DEATH = _patterns(
 # Suggestions only: a suggestion never proposes drugs or alcohol. The shipped adapter answered a dev post asking
 # which drugs people take with "Have you tried cocaine?" (session 49).
 SUGGESTS_DRUGS = _patterns(
-    r"\b(?:have\s+you\s+(?:ever\s+)?tried|did\s+you\s+try|(?:you\s+(?:should|could|might)|why\s+not|maybe|just)\s+"
-    r"(?:try|take|use|do)|try(?:ing)?)\s+(?:some\s+|a\s+(?:little\s+)?(?:bit\s+of\s+)?)?(?:cocaine|heroin|meth|crack"
-    r"|mdma|ecstasy|molly|lsd|shrooms|ketamine|weed|marijuana|cannabis|fentanyl|opioids?|alcohol|booze|getting\s+(?:high"
-    r"|drunk|wasted))\b",
+    r"\b(?:have\s+you\s+(?:ever\s+)?tried|try(?:ing)?|(?:you\s+(?:should|could|might)|why\s+not|maybe|just)\s+"
+    r"(?:take|use|do))\s+(?:some\s+|a\s+(?:little\s+)?(?:bit\s+of\s+)?)?(?:cocaine|heroin|meth|crack|mdma|ecstasy"
+    r"|molly|lsd|shrooms|ketamine|weed|marijuana|cannabis|fentanyl|opioids?|alcohol|booze|getting\s+(?:high|drunk"
+    r"|wasted))\b",
 )
 
 MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|@everyone|@here|(?<!\w)@\w+")

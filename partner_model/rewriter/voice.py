@@ -117,9 +117,8 @@ ABOUT_THE_WRITER = re.compile(
             r"\bi\s+need\s+(?:to\s+talk|someone|help|a\s+friend)\b",
             r"\b(?:been|be)\s+with\s+me\b",
             r"\bme\s+(?:too|as\s+well)\b",
-            r"\bi\s+(?:(?:still|also|too|often)\s+)?(?:feel|felt|am\s+feeling|'m\s+feeling)\s+(?:the\s+same|this\s+way"
-            r"|that\s+way|like\s+i)\b",
-            r"\bi\s+(?:(?:still|also|too|often)\s+)?(?:have|had|get|got|'ve\s+had)\s+the\s+same\b",
+            r"\bi\s+(?:(?:still|also|too|often)\s+)?(?:(?:feel|felt|am\s+feeling|'m\s+feeling)\s+(?:the\s+same|this"
+            r"\s+way|that\s+way|like\s+i)|(?:have|had|get|got|'ve\s+had)\s+the\s+same)\b",
             r"\bi(?:'ve|\s+have)\s+been\s+(?:there|through)\b",
             r"\bi\s+went\s+through\b",
             r"\bhappen(?:ed|s)\s+to\s+me\b",
