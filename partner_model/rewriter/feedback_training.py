@@ -69,7 +69,9 @@ class FeedbackTrainConfig:
 
 
 def _norm(sentence: str) -> str:
-    return " ".join(sentence.lower().split())
+    """A sentence as compared with the reply's: the full stop join_sentences gives a reply's last sentence
+    when a suggestion follows it is not the member's change."""
+    return " ".join(sentence.lower().split()).rstrip(".")
 
 
 def edit_from_text(original: list[str], edited_text: str) -> Edit | None:
@@ -78,6 +80,8 @@ def edit_from_text(original: list[str], edited_text: str) -> Edit | None:
 
     >>> edit_from_text(["Go out more.", "Join a club."], "Go out more. That sounds lonely. Join a club.")
     Edit(kind=<EditKind.INSERT: 'insert'>, position=1, sentence='That sounds lonely.')
+    >>> edit_from_text(["Go out more"], "Go out more. How are you?")
+    Edit(kind=<EditKind.INSERT: 'insert'>, position=1, sentence='How are you?')
     """
     edited = split_sentences(edited_text)
     before = [_norm(s) for s in original]

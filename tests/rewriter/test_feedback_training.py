@@ -63,6 +63,19 @@ def test_edits_recovered_from_a_members_text() -> None:
     assert edit_from_text(original, "Totally different. Words here. And more.") is None
 
 
+def test_a_suggestion_after_a_last_sentence_without_a_full_stop_reads_as_its_own_sentence_and_its_edit_is_learned() -> (
+    None
+):
+    """A quarter of low-empathy replies end mid-word; the suggestion put after them used to run on from it."""
+    original = ["Join a club", "People there would be willing to help"]
+    shown = Edit(EditKind.INSERT, 2, "Sorry you feel alone, who have you asked?").apply(original)
+    assert shown == "Join a club. People there would be willing to help. Sorry you feel alone, who have you asked?"
+    edited = shown.replace("Sorry you feel alone", "I am sorry about your club")
+    assert edit_from_text(original, edited) == Edit(
+        EditKind.INSERT, 2, "I am sorry about your club, who have you asked?"
+    )
+
+
 def _margin(policy, example: FeedbackExample) -> float:
     """How much likelier the taken edit is than the passed-over one."""
     [row] = encode_examples(policy, [example])
