@@ -53,4 +53,5 @@ def join_sentences(sentences: list[str]) -> str:
     'Hang in there :) What happened? It gets better'
     """
     kept = [s.strip() for s in sentences if s.strip()]
-    return " ".join(f"{s}." if s[-1].isalnum() and i < len(kept) - 1 else s for i, s in enumerate(kept))
+    closed = [f"{s}." if s[-1].isalnum() else s for s in kept[:-1]]
+    return " ".join(closed + kept[-1:])
