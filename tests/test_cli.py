@@ -108,6 +108,17 @@ def test_a_reward_classifier_folder_without_a_classifier_is_named(tmp_path: Path
     assert "Traceback" not in result.stderr
 
 
+def test_an_opening_of_no_words_is_refused_before_any_training(tmp_path: Path) -> None:
+    train_csv = tmp_path / "train.csv"
+    train_csv.write_text("seeker_post,response_post\n")
+    args = ["--train", str(train_csv), "--init", str(tmp_path), "--out", str(tmp_path / "out")]
+    result = run_cli("train", "rewriter", "--stage", "rl", *args, "--opening", "5", "--opening-words", "0")
+    assert result.returncode == 2
+    assert "Invalid value for '--opening-words'" in result.stderr.replace("\n", "")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
     url = "postgresql://someone:hunter2@127.0.0.1:1/nowhere"
     result = run_cli("setup", env={"PARTNER_DATABASE_URL": url})

@@ -234,14 +234,22 @@ def train_rewriter(
         float,
         typer.Option(
             help="rl: reward lost per unit of the share (0-1) of the sentences recently sampled for other posts "
-            f"that open with a sampled sentence's first {recipe.RL_OPENING_WORDS} words; a stock form "
-            "('Do you have ...?') pays for it in whatever words (0: no penalty)."
+            "that open with a sampled sentence's first --opening-words words; a stock form ('Do you have ...?') "
+            "pays for it in whatever words (0: no penalty)."
         ),
     ] = recipe.RL_OPENING_COEF,
     opening_floor: Annotated[
         float,
         typer.Option(help="rl: share (0-1) that --opening leaves free; only what lies above it is charged."),
     ] = recipe.RL_OPENING_FLOOR,
+    opening_words: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="rl: how many first words make a sentence's opening for --opening; with 3 a policy kept its "
+            "form and varied the third word ('Did you ...'), 1 charges the form itself.",
+        ),
+    ] = recipe.RL_OPENING_WORDS,
     guide_share: Annotated[
         float,
         typer.Option(
@@ -318,6 +326,7 @@ def train_rewriter(
                     repeat_floor=repeat_floor,
                     opening_coef=opening,
                     opening_floor=opening_floor,
+                    opening_words=opening_words,
                     guide_share=guide_share,
                     snapshot_every=snapshot_every,
                     seed=seed,

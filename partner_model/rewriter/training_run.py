@@ -110,9 +110,9 @@ def run_rl(
             f"log(policy / warm start) of a sampled sentence; repetition penalty {config.repeat_coef} per unit "
             f"of cosine similarity above {config.repeat_floor} with a sentence sampled for another post in the "
             f"last {config.repeat_window} steps; opening penalty {config.opening_coef} per unit of the share "
-            f"above {config.opening_floor} of those sentences that open with the same {config.opening_words} "
-            f"words; share of groups with a guided sample (led by a reaction of sympathy) {config.guide_share}; "
-            "the per-step log is rl_log.jsonl.",
+            f"above {config.opening_floor} of those sentences whose first {config.opening_words} word(s) are the "
+            "sampled one's; share of groups with a guided sample (led by a reaction of sympathy) "
+            f"{config.guide_share}; the per-step log is rl_log.jsonl.",
             "Training": f"{info['steps']} steps of {config.prompts_per_step} replies x {config.group_size} samples; "
             f"running reward at the end {info['running_reward']:.3f}. Means per block of steps (reward counts "
             "unusable samples as their fixed reward, before the KL, repetition and opening penalties; the next "
