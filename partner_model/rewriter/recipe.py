@@ -30,9 +30,9 @@ RL_KL_COEF = 0.0
 RL_REPEAT_COEF = 10.0
 RL_REPEAT_FLOOR = 0.5
 # Reward lost per unit of the share above RL_OPENING_FLOOR of the sentences recently sampled for other posts
-# that open with the same RL_OPENING_WORDS words (train rewriter --opening, --opening-floor): a stock form
-# ("Do you have ...?") pays wherever it goes, in whatever words. Off in the recipe: at 5 above 0.2 (session 20,
-# lr 2e-4) the policy varied the third word: "Did you ..." opened 714 of 800 samples.
+# that open with the same RL_OPENING_WORDS words (train rewriter --opening, --opening-floor, --opening-words):
+# a stock form ("Do you have ...?") pays wherever it goes, in whatever words. Off in the recipe: at 5 above 0.2
+# (session 20, lr 2e-4) the policy varied the third word: "Did you ..." opened 714 of 800 samples.
 RL_OPENING_COEF = 0.0
 RL_OPENING_FLOOR = 0.2
 RL_OPENING_WORDS = 3
