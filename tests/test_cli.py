@@ -98,21 +98,23 @@ def test_a_teacher_folder_without_a_classifier_is_named(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_a_reward_classifier_folder_without_a_classifier_is_named(tmp_path: Path) -> None:
+def _rl_stage(tmp_path: Path) -> list[str]:
+    """`train rewriter --stage rl` on a header-only CSV, started from and written to folders in tmp_path."""
     train_csv = tmp_path / "train.csv"
     train_csv.write_text("seeker_post,response_post\n")
     args = ["--train", str(train_csv), "--init", str(tmp_path), "--out", str(tmp_path / "out")]
-    result = run_cli("train", "rewriter", "--stage", "rl", *args, "--reward-classifier", str(tmp_path))
+    return ["train", "rewriter", "--stage", "rl", *args]
+
+
+def test_a_reward_classifier_folder_without_a_classifier_is_named(tmp_path: Path) -> None:
+    result = run_cli(*_rl_stage(tmp_path), "--reward-classifier", str(tmp_path))
     assert result.returncode == 2
     assert f"--reward-classifier {tmp_path}: no trained classifier there" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
 
 
 def test_an_opening_of_no_words_is_refused_before_any_training(tmp_path: Path) -> None:
-    train_csv = tmp_path / "train.csv"
-    train_csv.write_text("seeker_post,response_post\n")
-    args = ["--train", str(train_csv), "--init", str(tmp_path), "--out", str(tmp_path / "out")]
-    result = run_cli("train", "rewriter", "--stage", "rl", *args, "--opening", "5", "--opening-words", "0")
+    result = run_cli(*_rl_stage(tmp_path), "--opening", "5", "--opening-words", "0")
     assert result.returncode == 2
     assert "Invalid value for '--opening-words'" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
